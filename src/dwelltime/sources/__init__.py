@@ -1,0 +1,1 @@
+"""Log sources: one module per format; :mod:`dwelltime.sources.registry` lists them."""
