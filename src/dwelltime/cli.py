@@ -1,0 +1,258 @@
+"""The command line: the public contract that scripts and analysts drive.
+
+Every string that came from a log (file names, users, subjects, reasons) is shown
+through ``rich.text.Text`` or escaped, never interpreted as markup.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from dwelltime import __version__
+from dwelltime.errors import DwelltimeError
+from dwelltime.ingest import FileSummary, IngestOptions, ingest, read_manifest
+from dwelltime.workspace import Workspace
+
+app = typer.Typer(
+    name="dwelltime",
+    help="Find a stealthy compromise of an organisation's e-mail, scope what was read, notify who must be told.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace directory (default ./dwelltime-data, or $DWELLTIME_HOME)."),
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(Text(f"error: {message}", style="bold red"))
+    return typer.Exit(code)
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (recursed; .gz read).", exists=False)],
+    workspace: WorkspaceOpt = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Force a format (see 'dwelltime formats').")] = None,
+    year: Annotated[int | None, typer.Option(help="Year for syslog timestamps that carry none.")] = None,
+    tz: Annotated[str, typer.Option("--tz", help="IANA zone of timestamps that carry no offset.")] = "UTC",
+    mmdb: Annotated[
+        list[Path] | None, typer.Option(help="Your own MaxMind / IPinfo / DB-IP .mmdb file(s) instead of the bundled data.")
+    ] = None,
+    no_enrich: Annotated[bool, typer.Option("--no-enrich", help="Skip geo / ASN / network-class enrichment.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the per-file summary as JSON.")] = False,
+) -> None:
+    """Parse, normalize, enrich and store log files; prints read / stored / duplicates / quarantined per file."""
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise _fail(f"no such file or directory: {', '.join(map(str, missing))}")
+    _check_tz(tz)
+    try:
+        ws = Workspace.open(workspace)
+        enricher = None if no_enrich else _make_enricher(mmdb)
+        options = IngestOptions(format=format, year=year, tz=tz)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=None),
+            TextColumn("{task.completed:,} records"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=as_json or not err_console.is_terminal,
+        ) as progress:
+            task = progress.add_task("ingesting", total=None)
+
+            def on_progress(path: str, records: int) -> None:
+                progress.update(task, description=Text(Path(path).name).markup, completed=records)
+
+            summaries = ingest(paths, ws, options, enricher=enricher, progress=on_progress)
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        sys.stdout.write(orjson.dumps([s.to_json() for s in summaries], option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        _print_summaries(summaries)
+    if any(not s.ok for s in summaries):
+        raise typer.Exit(1)
+
+
+def _check_tz(tz: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise _fail(f"unknown time zone {tz!r} (use an IANA name such as Asia/Tokyo)") from exc
+
+
+def _make_enricher(mmdb: list[Path] | None) -> object:
+    from dwelltime.enrich import Enricher
+
+    return Enricher(mmdb_paths=mmdb or [])
+
+
+def _print_summaries(summaries: list[FileSummary]) -> None:
+    table = Table(title="ingest summary", title_justify="left")
+    for name in ("file", "format", "read", "parsed", "quarantined", "stored", "duplicates", "seconds"):
+        table.add_column(name, justify="left" if name in ("file", "format") else "right")
+    totals = dict.fromkeys(("read", "parsed", "quarantined", "stored", "duplicates"), 0)
+    for s in summaries:
+        table.add_row(
+            Text(s.path),
+            Text(s.format or "—"),
+            f"{s.read:,}",
+            f"{s.parsed:,}",
+            f"{s.quarantined:,}",
+            f"{s.stored:,}",
+            f"{s.duplicates:,}",
+            f"{s.seconds:.2f}",
+        )
+        for key in totals:
+            totals[key] += getattr(s, key)
+    if len(summaries) > 1:
+        table.add_row(Text("total", style="bold"), "", *(f"{totals[k]:,}" for k in totals), "")
+    console.print(table)
+    folded = [s for s in summaries if s.events != s.parsed]
+    for s in folded:
+        console.print(Text(f"{s.path}: {s.parsed:,} records made {s.events:,} events", style="dim"))
+    for s in summaries:
+        if s.reasons:
+            reasons = ", ".join(f"{count:,} × {reason}" for reason, count in sorted(s.reasons.items()))
+            console.print(Text(f"quarantined in {s.path}: {reasons}", style="yellow"))
+        if s.error:
+            err_console.print(Text(f"error: {s.error}", style="bold red"))
+
+
+@app.command("formats")
+def formats_command() -> None:
+    """List the log formats dwelltime reads."""
+    from dwelltime.sources.registry import all_sources
+
+    table = Table("id", "format")
+    for source in all_sources():
+        table.add_row(Text(source.id), Text(source.title))
+    console.print(table)
+
+
+@app.command("status")
+def status_command(workspace: WorkspaceOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What the workspace holds: events per format and class, time range, quarantine, files ingested."""
+    from dwelltime.store.engine import connect
+
+    try:
+        ws = Workspace.open(workspace, create=False)
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    con = connect(ws)
+    rows = con.execute(
+        "SELECT source_format, event_class, count(*) AS n, min(time) AS first, max(time) AS last "
+        "FROM events GROUP BY ALL ORDER BY source_format, event_class"
+    ).fetchall()
+    quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()
+    files = read_manifest(ws.manifest_path)
+    report = {
+        "workspace": str(ws.root),
+        "events": [
+            {"format": f, "event_class": c, "count": n, "first": str(a), "last": str(b)} for f, c, n, a, b in rows
+        ],
+        "quarantined": quarantined[0] if quarantined else 0,
+        "files_ingested": len({str(e.get("sha256") or e.get("path")) for e in files}),
+    }
+    if as_json:
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("format", "class", "events", "first", "last", title=f"workspace {ws.root}", title_justify="left")
+    for f, c, n, a, b in rows:
+        table.add_row(Text(str(f)), Text(str(c)), f"{n:,}", str(a), str(b))
+    console.print(table)
+    console.print(f"quarantined records: {report['quarantined']:,}; files ingested: {report['files_ingested']:,}")
+
+
+@app.command("quarantine")
+def quarantine_command(
+    workspace: WorkspaceOpt = None,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show quarantined records: file, line, reason."""
+    from dwelltime.store.engine import connect
+
+    try:
+        ws = Workspace.open(workspace, create=False)
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    con = connect(ws)
+    rows = con.execute(
+        "SELECT source_file, source_line, source_format, reason, left(raw, 200) FROM quarantine "
+        "ORDER BY source_file, source_line LIMIT ?",
+        [limit],
+    ).fetchall()
+    if as_json:
+        keys = ("file", "line", "format", "reason", "raw")
+        out = [dict(zip(keys, r, strict=True)) for r in rows]
+        sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("file", "line", "format", "reason", "record")
+    for row in rows:
+        table.add_row(*(Text(str(v)) for v in row))
+    console.print(table)
+
+
+@app.command("sql")
+def sql_command(
+    query: Annotated[str, typer.Argument(help="A read-only SQL query over the views 'events' and 'quarantine'.")],
+    workspace: WorkspaceOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run an ad-hoc DuckDB query against the workspace (the analyst's escape hatch)."""
+    import duckdb
+
+    from dwelltime.store.engine import connect
+
+    try:
+        ws = Workspace.open(workspace, create=False)
+        con = connect(ws)
+        result = con.execute(query)
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise _fail(f"query failed: {exc}") from exc
+    names = [d[0] for d in result.description or []]
+    rows = result.fetchall()
+    if as_json:
+        out = [dict(zip(names, r, strict=True)) for r in rows]
+        sys.stdout.write(orjson.dumps(out, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table(*names)
+    for row in rows:
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+    console.print(table)
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
