@@ -244,6 +244,16 @@ def sql_command(
     console.print(table)
 
 
+@app.command("demo")
+def demo_command(
+    workdir: Annotated[Path | None, typer.Option(help="Where to write logs and the workspace (default: a temp dir).")] = None,
+) -> None:
+    """Run the main job end to end on synthetic data (what 'make demo' runs)."""
+    from dwelltime.demo import run_demo
+
+    raise typer.Exit(run_demo(console, workdir))
+
+
 @app.command("version")
 def version_command() -> None:
     """Print the version."""

@@ -23,7 +23,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dwelltime.errors import DwelltimeError
+from dwelltime.errors import DwelltimeError, StoreError
 from dwelltime.sources.base import Chunk, ParseContext, Rejected, Source
 from dwelltime.sources.registry import detect, get_source
 from dwelltime.store.writer import EventStore, conform
@@ -98,8 +98,7 @@ def ingest(
     """Ingest every file under ``paths`` into ``workspace``; one summary per file."""
     summaries: list[FileSummary] = []
     forced = get_source(options.format) if options.format else None
-    with workspace.write_lock():
-        store = EventStore(workspace)
+    with workspace.write_lock(), EventStore(workspace) as store:
         for path in expand_paths(paths, exclude=workspace.root):
             summary = _ingest_file(path, store, options, forced, enricher, progress)
             summaries.append(summary)
@@ -139,12 +138,15 @@ def _ingest_file(
             _take_chunk(chunk, summary, store, source.id, enricher)
             if progress:
                 progress(str(path), summary.read)
+    except StoreError:
+        raise  # the workspace itself failed (disk full, permissions): stop, don't blame the file
     except DwelltimeError as exc:
         summary.error = str(exc)
     except OSError as exc:
         summary.error = f"{path}: {exc.strerror or exc}"
     except Exception as exc:  # a parser bug: keep what was stored, say where it stopped
         summary.error = f"{path}: parser {summary.format} failed after {summary.read} records: {exc!r}"
+    store.flush()  # the manifest entry is written only once the file's events are on disk
     summary.sha256 = hasher.result()
     summary.seconds = round(clock.elapsed(), 3)
     summary.finished_at = datetime.now(UTC).isoformat()

@@ -13,6 +13,11 @@ from dwelltime.store.writer import EventStore, conform
 from dwelltime.workspace import Workspace
 
 
+def _store_events(ws: Workspace, rows: EventRows) -> tuple[int, int]:
+    with EventStore(ws) as store:
+        return store.store_events(conform(rows.take().events))
+
+
 def _events(n: int, start: datetime, offset: int = 0) -> EventRows:
     rows = EventRows("test-format", "/logs/a.log")
     for i in range(offset, offset + n):
@@ -34,11 +39,10 @@ def _events(n: int, start: datetime, offset: int = 0) -> EventRows:
 def test_store_is_exactly_once_across_runs(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path / "ws")
     start = datetime(2024, 3, 1, 20, tzinfo=UTC)
-    first = EventStore(ws).store_events(conform(_events(10, start).take().events))
+    first = _store_events(ws, _events(10, start))
     assert first == (10, 0)
     # A second run (new process state) sees what is on disk.
-    overlapping = conform(_events(10, start, offset=5).take().events)
-    assert EventStore(ws).store_events(overlapping) == (5, 5)
+    assert _store_events(ws, _events(10, start, offset=5)) == (5, 5)
     con = connect(ws)
     total, distinct = con.execute("SELECT count(*), count(DISTINCT event_uid) FROM events").fetchone()
     assert (total, distinct) == (15, 15)
@@ -51,12 +55,13 @@ def test_duplicates_inside_one_batch_are_stored_once(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path / "ws")
     table = conform(_events(4, datetime(2024, 1, 1, tzinfo=UTC)).take().events)
     doubled = table.__class__.from_batches(table.to_batches() + table.to_batches())
-    assert EventStore(ws).store_events(doubled) == (4, 4)
+    with EventStore(ws) as store:
+        assert store.store_events(doubled) == (4, 4)
 
 
 def test_stored_rows_round_trip_with_schema(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path / "ws")
-    EventStore(ws).store_events(conform(_events(2, datetime(2024, 1, 1, tzinfo=UTC)).take().events))
+    _store_events(ws, _events(2, datetime(2024, 1, 1, tzinfo=UTC)))
     row = connect(ws).execute("SELECT user, params['n'], source_line, raw FROM events ORDER BY source_line").fetchone()
     assert row == ("user0", "3", 1, "line 0")
 
@@ -65,15 +70,16 @@ def test_stale_temporaries_are_removed_and_never_read(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path / "ws")
     stale = ws.tmp_dir / "part-x-000001.parquet.tmp"
     stale.write_bytes(b"half a parquet file")
-    EventStore(ws)
+    EventStore(ws).close()
     assert not stale.exists()
 
 
 def test_quarantine_is_exactly_once(tmp_path: Path) -> None:
     ws = Workspace.open(tmp_path / "ws")
     rejected = [Rejected(3, "invalid JSON", "{oops"), Rejected(9, "invalid UTF-8 at byte 0", "\ufffd")]
-    assert EventStore(ws).store_rejected(rejected, "/logs/a.json", "m365-audit") == 2
-    assert EventStore(ws).store_rejected(rejected, "/logs/a.json", "m365-audit") == 0
+    for expected_new in (2, 0):
+        with EventStore(ws) as store:
+            assert store.store_rejected(rejected, "/logs/a.json", "m365-audit") == expected_new
     rows = connect(ws).execute("SELECT source_line, reason FROM quarantine ORDER BY source_line").fetchall()
     assert rows == [(3, "invalid JSON"), (9, "invalid UTF-8 at byte 0")]
     files = list(ws.quarantine_dir.rglob("*.parquet"))

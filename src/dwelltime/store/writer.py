@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dwelltime.errors import StoreError
 from dwelltime.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA
 from dwelltime.sources.base import Rejected, uid_of
 from dwelltime.store.dedup import SeenIndex, uid_keys
@@ -44,6 +47,10 @@ class EventStore:
         self._quarantine_seen = SeenIndex(
             lambda p: self._partition_keys(self.ws.quarantine_dir, p, "quarantine_uid")
         )
+        # Parquet encoding runs on a writer thread (pyarrow releases the GIL), overlapping
+        # the parsing of the next chunk; at most a few batches wait, so memory stays bounded.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
+        self._pending: deque[Future[None]] = deque()
         self._remove_stale_temporaries()
 
     def _remove_stale_temporaries(self) -> None:
@@ -75,11 +82,7 @@ class EventStore:
             if not fresh.any():
                 continue
             chosen = events.take(pa.array(rows[fresh]))
-            try:
-                self._write(self.ws.events_dir / f"date={partition}", chosen)
-            except BaseException:
-                self._events_seen.forget(partition)
-                raise
+            self._submit(self.ws.events_dir / f"date={partition}", chosen)
             stored += int(fresh.sum())
         return stored, events.num_rows - stored
 
@@ -104,16 +107,40 @@ class EventStore:
         partition = now.date().isoformat()
         fresh = self._quarantine_seen.admit(partition, uid_keys(table.column("quarantine_uid")))
         if fresh.any():
-            try:
-                self._write(self.ws.quarantine_dir / f"date={partition}", table.filter(pa.array(fresh)))
-            except BaseException:
-                self._quarantine_seen.forget(partition)
-                raise
+            self._submit(self.ws.quarantine_dir / f"date={partition}", table.filter(pa.array(fresh)))
         return int(fresh.sum())
 
-    def _write(self, directory: Path, table: pa.Table) -> None:
+    def _submit(self, directory: Path, table: pa.Table) -> None:
+        while len(self._pending) >= 3:
+            self._pending.popleft().result()
         self._seq += 1
-        name = f"part-{self.run_id}-{self._seq:06d}.parquet"
+        self._pending.append(self._writer.submit(self._write, directory, table, self._seq))
+
+    def flush(self) -> None:
+        """Wait until everything handed over so far is durably on disk (raises the writer's error)."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._writer.shutdown(wait=True)
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, directory: Path, table: pa.Table, seq: int) -> None:
+        try:
+            self._write_file(directory, table, seq)
+        except OSError as exc:
+            raise StoreError(f"cannot write to workspace {self.ws.root}: {exc}") from exc
+
+    def _write_file(self, directory: Path, table: pa.Table, seq: int) -> None:
+        name = f"part-{self.run_id}-{seq:06d}.parquet"
         tmp = self.ws.tmp_dir / f"{name}.tmp"
         pq.write_table(
             table,
