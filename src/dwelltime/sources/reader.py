@@ -227,6 +227,11 @@ def _decode_block(data: bytes, first_line: int) -> tuple[LineBlock, int]:
     numbers = np.arange(first_line, first_line + count, dtype=np.int64)
     rejected: list[Rejected] = []
     keep = lengths > 0
+    # Whitespace-only lines are blank too; only lines starting with white space need a look.
+    first_bytes = buf[np.minimum(starts, len(buf) - 1)]
+    for i in np.flatnonzero(keep & ((first_bytes == 32) | (first_bytes == 9))):
+        if not data[starts[i] : ends[i]].strip():
+            keep[i] = False
     long_lines = np.flatnonzero(lengths > MAX_LINE_BYTES)
     for i in long_lines:
         rejected.append(Rejected(int(numbers[i]), f"line longer than {MAX_LINE_BYTES} bytes",
