@@ -253,7 +253,7 @@ def normalize(
         for index in sorted(out.column("i").filter(pa.array(flagged)).to_pylist()):
             rejected.append(_rejection(raw[index].as_py(), int(lines[index].as_py())))
         out = out.filter(pa.array(~flagged))
-    return _assemble(out, lines, source_file), rejected
+    return _assemble(out, raw, lines, source_file), rejected
 
 
 def _run(con: duckdb.DuckDBPyConnection, src: pa.Table) -> pa.Table:
@@ -292,7 +292,7 @@ def _reject_reason(raw: str) -> str:
     return "CreationTime / Operation keys in a letter case that does not match the record's other keys"
 
 
-def _assemble(out: pa.Table, lines: pa.Array, source_file: str) -> pa.Table:
+def _assemble(out: pa.Table, raw: pa.Array, lines: pa.Array, source_file: str) -> pa.Table:
     """Put DuckDB's output into the event schema, fixing IPs and params on the side."""
     count = out.num_rows
     src_ip, bad_ip = _canonical_ips(out.column("ip_host").combine_chunks(), out.column("ip_plain").combine_chunks())
@@ -305,6 +305,8 @@ def _assemble(out: pa.Table, lines: pa.Array, source_file: str) -> pa.Table:
         "source_format": _constant(SOURCE_ID, count),
         "source_file": _constant(source_file, count),
         "source_line": pc.take(lines, indices),
+        # The verbatim text comes from the input, not through DuckDB (a copy of every record saved).
+        "raw": _take_text(raw, indices),
     }
     arrays = []
     for field in EVENT_SCHEMA:
@@ -315,6 +317,25 @@ def _assemble(out: pa.Table, lines: pa.Array, source_file: str) -> pa.Table:
         else:
             arrays.append(pa.nulls(count, field.type))
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
+
+
+def _take_text(texts: pa.Array, indices: pa.ChunkedArray) -> pa.Array:
+    """``texts[indices]`` as a plain string array (string_view inputs are gathered via their views)."""
+    positions = indices.combine_chunks() if isinstance(indices, pa.ChunkedArray) else indices
+    if len(positions) == 0:
+        return pa.array([], pa.string())
+    if pa.types.is_string_view(texts.type):
+        return _gather_views(texts, positions.to_numpy(zero_copy_only=False))
+    return pc.take(texts, positions).cast(pa.string())
+
+
+def _gather_views(texts: pa.Array, positions: np.ndarray) -> pa.Array:
+    """Gather a string_view array by position (Arrow's take has no string_view kernel here)."""
+    views = np.frombuffer(texts.buffers()[1], dtype=np.uint8).reshape(-1, 16)[texts.offset : texts.offset + len(texts)]
+    chosen = np.ascontiguousarray(views[positions])
+    buffers = [None, pa.py_buffer(chosen), *texts.buffers()[2:]]
+    gathered = pa.Array.from_buffers(pa.string_view(), len(positions), buffers)
+    return gathered.cast(pa.string())
 
 
 def _constant(value: str, count: int) -> pa.Array:

@@ -216,7 +216,7 @@ def _extract_sql(style: Style) -> str:
     )
     cols.append(f"{uid_sql(UID_NAMESPACE, uid_key)} AS event_uid")
     body = ",\n        ".join(cols)
-    sql = f"""SELECT i, raw, {body}
+    sql = f"""SELECT i, {body}
     FROM (SELECT i, raw, json_transform(raw, {structure}) AS j FROM src WHERE {STYLE_CONDITIONS[style]})"""
     return _render(sql, style)
 
@@ -491,7 +491,6 @@ _IPV4 = _literal(rf"{_OCTET}(\.{_OCTET}){{3}}")
 #: Columns that are not event fields: what the assembly step needs.
 _AUX_COLUMNS: list[tuple[str, str]] = [
     ("i", "i"),
-    ("raw", "raw"),
     ("ip_text", "ip_text"),
     ("ip_host", "ip_host"),
     ("src_port", "CASE WHEN ip_port IS NOT NULL AND ip_port <= 65535 THEN ip_port END"),

@@ -29,6 +29,35 @@ from dwelltime.workspace import Workspace
 
 PARQUET_COMPRESSION = "zstd"
 PARQUET_COMPRESSION_LEVEL = 1  # zstd 1: nearly snappy's speed, a third smaller on log text
+#: Columns worth dictionary-encoding (few distinct values).  Trying a dictionary on raw
+#: records, uids or message ids only to abandon it costs a quarter of the write time.
+DICTIONARY_COLUMNS = [
+    "event_class",
+    "action",
+    "outcome",
+    "operation",
+    "user",
+    "user_type",
+    "dst_host",
+    "observer",
+    "client_app",
+    "protocol",
+    "auth_method",
+    "error_code",
+    "status_detail",
+    "mailbox",
+    "folder",
+    "app_id",
+    "app_name",
+    "tenant",
+    "src_country",
+    "src_city",
+    "src_as_org",
+    "src_net_class",
+    "source_format",
+    "source_file",
+    "reason",
+]
 
 
 def new_run_id() -> str:
@@ -44,9 +73,7 @@ class EventStore:
         self.run_id = run_id or new_run_id()
         self._seq = 0
         self._events_seen = SeenIndex(lambda p: self._partition_keys(self.ws.events_dir, p, "event_uid"))
-        self._quarantine_seen = SeenIndex(
-            lambda p: self._partition_keys(self.ws.quarantine_dir, p, "quarantine_uid")
-        )
+        self._quarantine_seen = SeenIndex(lambda p: self._partition_keys(self.ws.quarantine_dir, p, "quarantine_uid"))
         # Parquet encoding runs on a writer thread (pyarrow releases the GIL), overlapping
         # the parsing of the next chunk; at most a few batches wait, so memory stays bounded.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
@@ -147,6 +174,7 @@ class EventStore:
             tmp,
             compression=PARQUET_COMPRESSION,
             compression_level=PARQUET_COMPRESSION_LEVEL,
+            use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
             row_group_size=128 * 1024,
         )
         _fsync_path(tmp)
