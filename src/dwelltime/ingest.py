@@ -67,7 +67,7 @@ class IngestOptions:
     format: str | None = None
     year: int | None = None
     tz: str = "UTC"
-    chunk_rows: int = 200_000
+    chunk_rows: int = 100_000
 
 
 ProgressCallback = Callable[[str, int], None]

@@ -40,6 +40,20 @@ def _ip(rng: random.Random) -> str:
     return f"{rng.choice((133, 126, 153, 202, 219, 20, 52, 45))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
 
+_OFFICE = ("203.0.113.10", "203.0.113.11", "203.0.113.12", "203.0.113.13")
+
+
+def _user_ip(rng: random.Random, user_index: int) -> str:
+    """Where a user's traffic comes from: mostly the office NAT, else one of their home / mobile
+    addresses, rarely anywhere (a realistic distinct-address count, ~1 per 50 records)."""
+    roll = rng.random()
+    if roll < 0.6:
+        return rng.choice(_OFFICE)
+    if roll < 0.98:
+        return f"126.{(user_index >> 8) & 255}.{user_index & 255}.{rng.randrange(1, 5)}"
+    return _ip(rng)
+
+
 def m365_records(count: int, seed: int = 1, users: int = 2000, days: int = 30) -> Iterator[dict[str, object]]:
     """Management Activity API records with a realistic operation mix (~1.3 KB each on average)."""
     rng = random.Random(seed)
@@ -48,9 +62,11 @@ def m365_records(count: int, seed: int = 1, users: int = 2000, days: int = 30) -
     tenant = str(uuid.UUID(int=rng.getrandbits(128)))
     for i in range(count):
         op = rng.choices(ops, weights)[0]
-        when = start + timedelta(seconds=rng.randrange(days * 86400))
-        user = f"user{rng.randrange(users):05d}@example.go.jp"
-        ip = _ip(rng)
+        # Exports come roughly in time order: a steady clock with a little disorder.
+        when = start + timedelta(seconds=int(i * days * 86400 / max(count, 1)) + rng.randrange(-60, 60))
+        user_index = rng.randrange(users)
+        user = f"user{user_index:05d}@example.go.jp"
+        ip = _ip(rng) if op == "UserLoginFailed" and rng.random() < 0.5 else _user_ip(rng, user_index)
         rec: dict[str, object] = {
             "CreationTime": when.strftime("%Y-%m-%dT%H:%M:%S"),
             "Id": str(uuid.UUID(int=rng.getrandbits(128) ^ i)),
@@ -218,8 +234,9 @@ def dovecot_lines(count: int, seed: int = 1, users: int = 2000, days: int = 30) 
     for i in range(count):
         when = start + timedelta(seconds=int(i * step))
         stamp = f"{_MONTHS[when.month - 1]} {when.day:2d} {when:%H:%M:%S}"
-        user = f"user{rng.randrange(users):05d}"
-        ip = _ip(rng)
+        user_index = rng.randrange(users)
+        user = f"user{user_index:05d}"
+        ip = _user_ip(rng, user_index)
         pid = rng.randrange(1000, 65000)
         session = format(rng.getrandbits(64), "x")
         kind = rng.random()

@@ -53,7 +53,7 @@ class ParseContext:
     #: The file's modification time (UTC), for year inference.
     mtime: datetime | None = None
     #: Rows per chunk the parser should aim for (bounded memory).
-    chunk_rows: int = 200_000
+    chunk_rows: int = 100_000
 
 
 @dataclass(frozen=True)

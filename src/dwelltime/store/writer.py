@@ -101,14 +101,21 @@ class EventStore:
         encoded = pc.dictionary_encode(dates).combine_chunks()
         codes = np.asarray(encoded.indices)
         keys = uid_keys(events.column("event_uid"))
+        days = encoded.dictionary.to_pylist()
+        if len(days) > 1:  # group rows by date with one gather, then slice (no per-date copies)
+            order = np.argsort(codes, kind="stable")
+            events, codes, keys = events.take(pa.array(order)), codes[order], keys[order]
+        bounds = np.searchsorted(codes, np.arange(len(days) + 1)) if len(days) > 1 else np.array([0, len(codes)])
         stored = 0
-        for code, day in enumerate(encoded.dictionary.to_pylist()):
-            rows = np.flatnonzero(codes == code)
+        for code, day in enumerate(days):
+            start, end = int(bounds[code]), int(bounds[code + 1])
             partition = day.isoformat()
-            fresh = self._events_seen.admit(partition, keys[rows])
+            fresh = self._events_seen.admit(partition, keys[start:end])
             if not fresh.any():
                 continue
-            chosen = events.take(pa.array(rows[fresh]))
+            chosen = events.slice(start, end - start)
+            if not fresh.all():
+                chosen = chosen.filter(pa.array(fresh))
             self._submit(self.ws.events_dir / f"date={partition}", chosen)
             stored += int(fresh.sum())
         return stored, events.num_rows - stored
@@ -138,7 +145,7 @@ class EventStore:
         return int(fresh.sum())
 
     def _submit(self, directory: Path, table: pa.Table) -> None:
-        while len(self._pending) >= 3:
+        while len(self._pending) >= 2:
             self._pending.popleft().result()
         self._seq += 1
         self._pending.append(self._writer.submit(self._write, directory, table, self._seq))
