@@ -141,8 +141,11 @@ def iter_line_blocks(path: Path, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iter
             data = memoryview(buffer)[:size]
             if size == len(carry):  # nothing new: end of file (or of the readable stream)
                 if carry and failure:
-                    yield LineBlock(_EMPTY_LINES, _EMPTY_NUMBERS,
-                                    [Rejected(next_line, f"last line cut short: {failure}", clip_raw(carry))])
+                    yield LineBlock(
+                        _EMPTY_LINES,
+                        _EMPTY_NUMBERS,
+                        [Rejected(next_line, f"last line cut short: {failure}", clip_raw(carry))],
+                    )
                     return
                 if carry:
                     block, next_line = _decode_block(carry + b"\n", next_line)
@@ -244,8 +247,11 @@ def _decode_block(data: bytes | memoryview, first_line: int) -> tuple[LineBlock,
             keep[i] = False
     long_lines = np.flatnonzero(lengths > MAX_LINE_BYTES)
     for i in long_lines:
-        rejected.append(Rejected(int(numbers[i]), f"line longer than {MAX_LINE_BYTES} bytes",
-                                 clip_raw(bytes(data[starts[i] : ends[i]]))))
+        rejected.append(
+            Rejected(
+                int(numbers[i]), f"line longer than {MAX_LINE_BYTES} bytes", clip_raw(bytes(data[starts[i] : ends[i]]))
+            )
+        )
     keep[long_lines] = False
     lines: pa.Array
     try:
