@@ -75,7 +75,9 @@ def test_bad_records_are_quarantined_with_file_line_and_reason(tmp_path: Path) -
         handle.write(b'{"CreationTime": "2024-03-05T01:02:03", "Operation": \n')  # line 51: cut short
         handle.write(b"\xff\xfe\x00binary\n")  # line 52: not UTF-8
         handle.write(b'{"CreationTime": 12, "Operation": ["x"], "Folders": "nope"}\n')  # 53: wrong types
-        handle.write(b'{"CreationTime": "2024-03-05T01:02:03", "Operation": "X", "Pad": "' + b"a" * 10_000_000 + b'"}\n')
+        handle.write(
+            b'{"CreationTime": "2024-03-05T01:02:03", "Operation": "X", "Pad": "' + b"a" * 10_000_000 + b'"}\n'
+        )
     ws = tmp_path / "ws"
     [summary] = ingest_json(ws, path, extra=("--format", "m365-audit"))
     assert summary["read"] == 54
@@ -121,8 +123,11 @@ def test_kill_9_at_random_moments_then_rerun_stores_exactly_once(tmp_path: Path)
     ws = tmp_path / "killed"
     kills = 0
     for _ in range(3):
-        proc = subprocess.Popen([*CLI, "ingest", str(logs), "--workspace", str(ws), "--year", "2024", "--json"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*CLI, "ingest", str(logs), "--workspace", str(ws), "--year", "2024", "--json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.1, 0.9) * duration)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)

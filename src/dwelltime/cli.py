@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -21,6 +21,9 @@ from dwelltime import __version__
 from dwelltime.errors import DwelltimeError
 from dwelltime.ingest import FileSummary, IngestOptions, ingest, read_manifest
 from dwelltime.workspace import Workspace
+
+if TYPE_CHECKING:
+    from dwelltime.enrich import Enricher
 
 app = typer.Typer(
     name="dwelltime",
@@ -47,11 +50,14 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def ingest_command(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories (recursed; .gz read).", exists=False)],
     workspace: WorkspaceOpt = None,
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Force a format (see 'dwelltime formats').")] = None,
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="Force a format (see 'dwelltime formats').")
+    ] = None,
     year: Annotated[int | None, typer.Option(help="Year for syslog timestamps that carry none.")] = None,
     tz: Annotated[str, typer.Option("--tz", help="IANA zone of timestamps that carry no offset.")] = "UTC",
     mmdb: Annotated[
-        list[Path] | None, typer.Option(help="Your own MaxMind / IPinfo / DB-IP .mmdb file(s) instead of the bundled data.")
+        list[Path] | None,
+        typer.Option(help="Your own MaxMind / IPinfo / DB-IP .mmdb file(s) instead of the bundled data."),
     ] = None,
     no_enrich: Annotated[bool, typer.Option("--no-enrich", help="Skip geo / ASN / network-class enrichment.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the per-file summary as JSON.")] = False,
@@ -100,7 +106,7 @@ def _check_tz(tz: str) -> None:
         raise _fail(f"unknown time zone {tz!r} (use an IANA name such as Asia/Tokyo)") from exc
 
 
-def _make_enricher(mmdb: list[Path] | None) -> object:
+def _make_enricher(mmdb: list[Path] | None) -> Enricher:
     from dwelltime.enrich import Enricher
 
     return Enricher(mmdb_paths=mmdb or [])
@@ -246,7 +252,9 @@ def sql_command(
 
 @app.command("demo")
 def demo_command(
-    workdir: Annotated[Path | None, typer.Option(help="Where to write logs and the workspace (default: a temp dir).")] = None,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Where to write logs and the workspace (default: a temp dir).")
+    ] = None,
 ) -> None:
     """Run the main job end to end on synthetic data (what 'make demo' runs)."""
     from dwelltime.demo import run_demo

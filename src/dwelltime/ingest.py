@@ -153,7 +153,9 @@ def _ingest_file(
     return summary
 
 
-def _take_chunk(chunk: Chunk, summary: FileSummary, store: EventStore, source_id: str, enricher: Enricher | None) -> None:
+def _take_chunk(
+    chunk: Chunk, summary: FileSummary, store: EventStore, source_id: str, enricher: Enricher | None
+) -> None:
     events = conform(chunk.events)
     rejected = list(chunk.rejected)
     parsed = chunk.records_parsed

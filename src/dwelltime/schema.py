@@ -42,7 +42,7 @@ class Action(StrEnum):
     LOGIN = "login"
     LOGOUT = "logout"
     SESSION_END = "session_end"
-    TOKEN_GRANT = "token_grant"
+    TOKEN_GRANT = "token_grant"  # noqa: S105 (an action name, not a secret)
     MAIL_READ = "mail_read"  # message content fetched / bound
     MAIL_SYNC = "mail_sync"  # client sync of a folder (content downloaded in bulk)
     SEND = "send"
@@ -91,7 +91,11 @@ EVENT_FIELDS: list[pa.Field] = [
     _f("observer", _STR, "Host that wrote the log (syslog hostname, originating server)."),
     _f("user_agent", _STR, "User agent or client info string, verbatim."),
     _f("client_app", _STR, "Client application as reported (Outlook, Browser, IMAP4, app name)."),
-    _f("protocol", _STR, "Access protocol: imap, pop3, smtp, submission, managesieve, ews, graph, owa, activesync, mapi, browser, rest, ..."),
+    _f(
+        "protocol",
+        _STR,
+        "Access protocol: imap, pop3, smtp, submission, ews, graph, owa, activesync, mapi, browser, rest.",
+    ),
     _f("session_id", _STR, "Session identifier linking events of one logon."),
     _f("correlation_id", _STR, "Request / correlation id where the vendor gives one."),
     _f("device_id", _STR, "Device identifier."),
@@ -123,7 +127,11 @@ EVENT_FIELDS: list[pa.Field] = [
     _f("src_net_class", _STR, "hosting, vpn, tor, mobile, isp, private, reserved or unknown (enrichment)."),
     _f("source_format", _STR, "Parser id that read the record (e.g. m365-audit)."),
     _f("source_file", _STR, "Path of the file the record came from, as given to ingest."),
-    _f("source_line", pa.int64(), "1-based line of the record in the (decompressed) file; for JSON documents the 1-based record ordinal."),
+    _f(
+        "source_line",
+        pa.int64(),
+        "1-based line of the record in the (decompressed) file; for JSON documents the 1-based record ordinal.",
+    ),
     _f("raw", _STR, "The vendor's original record, verbatim."),
 ]
 
@@ -156,7 +164,7 @@ QUARANTINE_SCHEMA: pa.Schema = pa.schema(
 def field_doc(name: str) -> str:
     """Documentation of one event field."""
     meta = EVENT_SCHEMA.field(name).metadata or {}
-    return meta.get(b"doc", b"").decode()
+    return str(meta.get(b"doc", b"").decode())
 
 
 def empty_events() -> pa.RecordBatch:

@@ -9,7 +9,9 @@ from dwelltime.sources import reader
 from dwelltime.sources.reader import iter_line_blocks, read_head
 
 
-def _collect(path: Path, block_bytes: int = reader.DEFAULT_BLOCK_BYTES) -> tuple[list[str], list[int], list[tuple[int, str]]]:
+def _collect(
+    path: Path, block_bytes: int = reader.DEFAULT_BLOCK_BYTES
+) -> tuple[list[str], list[int], list[tuple[int, str]]]:
     lines: list[str] = []
     numbers: list[int] = []
     rejected: list[tuple[int, str]] = []

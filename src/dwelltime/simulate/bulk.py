@@ -91,8 +91,13 @@ def m365_records(count: int, seed: int = 1, users: int = 2000, days: int = 30) -
                     }
                     for _ in range(rng.randint(1, 4))
                 ]
-                folders.append({"FolderItems": items, "Id": "LgAAAAAd" + format(rng.getrandbits(64), "016X"),
-                                "Path": rng.choice(_FOLDERS)})
+                folders.append(
+                    {
+                        "FolderItems": items,
+                        "Id": "LgAAAAAd" + format(rng.getrandbits(64), "016X"),
+                        "Path": rng.choice(_FOLDERS),
+                    }
+                )
             sync = rng.random() < 0.2
             rec.update(
                 {
@@ -241,18 +246,26 @@ def dovecot_lines(count: int, seed: int = 1, users: int = 2000, days: int = 30) 
         session = format(rng.getrandbits(64), "x")
         kind = rng.random()
         if kind < 0.30:
-            msg = (f"imap-login: Login: user=<{user}>, method=PLAIN, rip={ip}, lip=192.0.2.10, mpid={pid}, TLS, "
-                   f"session=<{session}>")
+            msg = (
+                f"imap-login: Login: user=<{user}>, method=PLAIN, rip={ip}, lip=192.0.2.10, mpid={pid}, TLS, "
+                f"session=<{session}>"
+            )
         elif kind < 0.60:
-            msg = (f"imap({user})<{pid}><{session}>: Logged out in={rng.randrange(100, 9000)} "
-                   f"out={rng.randrange(500, 900000)} deleted=0 expunged=0 trashed=0 hdr_count={rng.randrange(50)} "
-                   f"hdr_bytes={rng.randrange(90000)} body_count={rng.randrange(20)} body_bytes={rng.randrange(800000)}")
+            msg = (
+                f"imap({user})<{pid}><{session}>: Logged out in={rng.randrange(100, 9000)} "
+                f"out={rng.randrange(500, 900000)} deleted=0 expunged=0 trashed=0 hdr_count={rng.randrange(50)} "
+                f"hdr_bytes={rng.randrange(90000)} body_count={rng.randrange(20)} body_bytes={rng.randrange(800000)}"
+            )
         elif kind < 0.75:
-            msg = (f"imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<{user}>, method=PLAIN, "
-                   f"rip={ip}, lip=192.0.2.10, TLS, session=<{session}>")
+            msg = (
+                f"imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<{user}>, method=PLAIN, "
+                f"rip={ip}, lip=192.0.2.10, TLS, session=<{session}>"
+            )
         elif kind < 0.90:
-            msg = (f"imap({user})<{pid}><{session}>: copy from INBOX: box=Archive, uid={rng.randrange(90000)}, "
-                   f"msgid=<{rng.getrandbits(48):x}@example.go.jp>, size={rng.randrange(2000, 90000)}")
+            msg = (
+                f"imap({user})<{pid}><{session}>: copy from INBOX: box=Archive, uid={rng.randrange(90000)}, "
+                f"msgid=<{rng.getrandbits(48):x}@example.go.jp>, size={rng.randrange(2000, 90000)}"
+            )
         else:
             msg = f"pop3-login: Disconnected (no auth attempts in 0 secs): user=<>, rip={ip}, lip=192.0.2.10"
         yield f"{stamp} mail dovecot: {msg}"

@@ -28,9 +28,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from dwelltime.schema import Action, EventClass, Outcome
+from dwelltime.sources import syslog
 from dwelltime.sources.base import Chunk, EventRows, ParseContext, Rejected, Source, uid_of
 
 SOURCE_ID = "postfix"
@@ -1147,17 +1149,24 @@ def sniff(head: bytes, name: str) -> float:
 
 
 def parse(path: Path, ctx: ParseContext) -> Iterator[Chunk]:
-    """Read a Postfix syslog file: headers split by the syslog source, bodies normalized here.
+    """Read a Postfix syslog file: headers split by the syslog layer, bodies normalized here.
 
-    Header splitting (RFC 3164/5424, journald, year and zone inference) belongs to
-    :mod:`dwelltime.sources.syslog`; until that module provides ``parse_syslog`` this
-    source cannot read files on its own and says so, rather than half-parsing them.
+    Other daemons' lines in the same file (Dovecot in a shared mail.log) are normalized
+    by their own family, so a mail.log detected as Postfix loses nothing.
     """
-    try:
-        from dwelltime.sources import syslog  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:  # pragma: no cover - only while syslog.py is missing
-        raise RuntimeError("the postfix source needs dwelltime.sources.syslog to split syslog headers") from exc
-    yield from syslog.parse_syslog(path, ctx, only="postfix", source_id=SOURCE_ID)
+    yield from syslog.parse_syslog(path, ctx, source_id=SOURCE_ID)
+
+
+def _start(con: duckdb.DuckDBPyConnection, ctx: ParseContext) -> PostfixNormalizer:
+    return PostfixNormalizer(ctx)
 
 
 SOURCE = Source(id=SOURCE_ID, title="Postfix (syslog mail.log)", sniff=sniff, parse=parse)
+
+
+#: How the syslog layer hands this module its rows (a mixed mail.log included).
+SYSLOG_FAMILY = syslog.Family(
+    id=SOURCE_ID,
+    claim_sql=r"regexp_matches(program, '^postfix[^/]*/') OR program = 'postscreen'",
+    start=_start,
+)

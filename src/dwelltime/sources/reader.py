@@ -157,10 +157,10 @@ def iter_line_blocks(path: Path, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iter
             if cut < 0:
                 # No newline yet; keep accumulating unless the line is already too long.
                 if size > MAX_LINE_BYTES:
-                    rejected = Rejected(next_line, f"line longer than {MAX_LINE_BYTES} bytes", clip_raw(bytes(data)))
+                    too_long = Rejected(next_line, f"line longer than {MAX_LINE_BYTES} bytes", clip_raw(bytes(data)))
                     next_line += 1
                     carry = _skip_to_newline(handle)
-                    yield LineBlock(_EMPTY_LINES, _EMPTY_NUMBERS, [rejected])
+                    yield LineBlock(_EMPTY_LINES, _EMPTY_NUMBERS, [too_long])
                     continue
                 carry = bytes(data)
                 continue
@@ -168,10 +168,8 @@ def iter_line_blocks(path: Path, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iter
             block, next_line = _decode_block(data[: cut + 1], next_line)
             yield block
             if failure:
-                rejected = [Rejected(next_line, f"last line cut short: {failure}", clip_raw(carry))] if carry else []
-                if not carry:
-                    rejected.append(Rejected(next_line, failure, ""))
-                yield LineBlock(_EMPTY_LINES, _EMPTY_NUMBERS, rejected)
+                reason = f"last line cut short: {failure}" if carry else failure
+                yield LineBlock(_EMPTY_LINES, _EMPTY_NUMBERS, [Rejected(next_line, reason, clip_raw(carry))])
                 return
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from dwelltime import duck
 from dwelltime.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA
 from dwelltime.workspace import Workspace
 
 
 def connect(workspace: Workspace, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with ``events`` and ``quarantine`` views over the workspace."""
-    con = duckdb.connect(config={"threads": threads} if threads else {})
-    con.execute("SET preserve_insertion_order = false")
+    con = duck.connect(threads)
     _view(con, "events", workspace.events_dir, EVENT_SCHEMA)
     _view(con, "quarantine", workspace.quarantine_dir, QUARANTINE_SCHEMA)
     return con

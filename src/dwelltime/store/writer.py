@@ -186,7 +186,7 @@ class EventStore:
         )
         _fsync_path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, directory / name)
+        tmp.replace(directory / name)
         _fsync_path(directory)
 
 

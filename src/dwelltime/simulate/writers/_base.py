@@ -124,7 +124,7 @@ class LineFiles:
 def component_rng(org: Org, seed: int, name: str) -> random.Random:
     """A generator seeded from (seed, organisation, component): same inputs, same bytes."""
     digest = hashlib.sha256(f"{seed}\x1f{org.tenant_id}\x1f{org.domain}\x1f{name}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:16], "big"))  # noqa: S311 - simulation, not secrets
+    return random.Random(int.from_bytes(digest[:16], "big"))
 
 
 def stable_int(*parts: str) -> int:
