@@ -28,8 +28,18 @@ RSS_LIMIT_MB = 2048
 
 
 def run_ingest(path: Path, workspace: Path, fmt: str) -> dict[str, float]:
-    cmd = [sys.executable, "-m", "dwelltime.cli", "ingest", str(path), "--workspace", str(workspace), "--json",
-           "--format", fmt]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dwelltime.cli",
+        "ingest",
+        str(path),
+        "--workspace",
+        str(workspace),
+        "--json",
+        "--format",
+        fmt,
+    ]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read() if proc.stdout else b""

@@ -64,6 +64,13 @@ def _summary(console: Console, title: str, summaries: list[FileSummary]) -> None
     for name in ("file", "format", "read", "quarantined", "stored", "duplicates", "seconds"):
         table.add_column(name)
     for s in summaries:
-        table.add_row(Text(Path(s.path).name), Text(s.format or "—"), f"{s.read:,}", f"{s.quarantined:,}",
-                      f"{s.stored:,}", f"{s.duplicates:,}", f"{s.seconds:.2f}")
+        table.add_row(
+            Text(Path(s.path).name),
+            Text(s.format or "—"),
+            f"{s.read:,}",
+            f"{s.quarantined:,}",
+            f"{s.stored:,}",
+            f"{s.duplicates:,}",
+            f"{s.seconds:.2f}",
+        )
     console.print(table)
