@@ -120,6 +120,12 @@ class BundledResolver:
             self._city = maxminddb.open_database(str(_city_db_path()))
             self._g2f = g2f
 
+    def loaded(self) -> Any:
+        """The loaded geoip2fast instance (its lists are what the vectorized path searches)."""
+        if self._g2f is None:
+            self._load()
+        return self._g2f
+
     def lookup(self, ip: str) -> GeoInfo:
         if self._g2f is None:
             self._load()

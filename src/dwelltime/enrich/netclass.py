@@ -166,6 +166,10 @@ class _PrefixTable:
     def __len__(self) -> int:
         return sum(len(d) for d in self._by_len.values())
 
+    def ipv4_tables(self) -> list[tuple[int, dict[int, tuple[str, str]]]]:
+        """The IPv4 entries as (prefix length, {network as int: value}), shortest prefix first."""
+        return sorted((plen, table) for (version, plen), table in self._by_len.items() if version == 4)
+
     def lookup(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[str, str] | None:
         bits = ip.max_prefixlen
         value = int(ip)
@@ -254,21 +258,42 @@ class NetClassifier:
         hit = self._user_cidr.lookup(addr) if len(self._user_cidr) else None
         if hit is not None:
             return Verdict(hit[0], "user-cidr", hit[1])
-        if asn is not None and asn in self._user_asn:
-            cls, note = self._user_asn[asn]
-            return Verdict(cls, "user-asn", note)
+        user_as, listed = self.as_verdicts(asn, as_org)
+        if user_as is not None:
+            return user_as
         if self._tor_ips and str(addr) in self._tor_ips:
             return Verdict("tor", "tor-exit-list")
+        return listed
+
+    def as_verdicts(self, asn: int | None, as_org: str | None) -> tuple[Verdict | None, Verdict]:
+        """The two AS-based verdicts, split around the Tor exit list in precedence.
+
+        First: the user's AS list (it beats the Tor list); second: the curated AS lists, then
+        AS names and keywords (the Tor list beats them).  They depend on the AS alone, so the
+        vectorized enrichment computes them once per AS name rather than once per address.
+        """
+        user_as: Verdict | None = None
+        if asn is not None and asn in self._user_asn:
+            cls, note = self._user_asn[asn]
+            user_as = Verdict(cls, "user-asn", note)
         if asn is not None:
             entry = _asn_index().get(asn)
             if entry is not None:
-                return Verdict(entry.net_class, "asn-list", entry.note)
+                return user_as, Verdict(entry.net_class, "asn-list", entry.note)
         if as_org:
             entry = _org_index().get(as_org.casefold())
             if entry is not None:
-                return Verdict(entry.net_class, "name-list", entry.note)
-            return _keyword_verdict(as_org.lower())
-        return _UNKNOWN
+                return user_as, Verdict(entry.net_class, "name-list", entry.note)
+            return user_as, _keyword_verdict(as_org.lower())
+        return user_as, _UNKNOWN
+
+    def ipv4_cidr_tables(self) -> list[tuple[int, dict[int, tuple[str, str]]]]:
+        """The user's IPv4 CIDRs as (prefix length, {network: (class, note)}), shortest first."""
+        return self._user_cidr.ipv4_tables()
+
+    def ipv4_tor_exits(self) -> list[int]:
+        """The Tor exit list's IPv4 addresses as integers."""
+        return [int(a) for a in map(ipaddress.ip_address, self._tor_ips) if a.version == 4]
 
 
 _UNKNOWN = Verdict("unknown", "none")
