@@ -318,7 +318,7 @@ def _assemble(out: pa.Table, raw: pa.Array, lines: pa.Array, source_file: str) -
 
 
 def _take_text(texts: pa.Array, indices: pa.ChunkedArray) -> pa.Array:
-    """``texts[indices]`` as a plain string array (string_view inputs are gathered via their views)."""
+    """``texts[indices]``; string_view inputs are gathered through their views (no text copied)."""
     positions = indices.combine_chunks() if isinstance(indices, pa.ChunkedArray) else indices
     if len(positions) == 0:
         return pa.array([], pa.string())
@@ -332,8 +332,7 @@ def _gather_views(texts: pa.Array, positions: np.ndarray) -> pa.Array:
     views = np.frombuffer(texts.buffers()[1], dtype=np.uint8).reshape(-1, 16)[texts.offset : texts.offset + len(texts)]
     chosen = np.ascontiguousarray(views[positions])
     buffers = [None, pa.py_buffer(chosen), *texts.buffers()[2:]]
-    gathered = pa.Array.from_buffers(pa.string_view(), len(positions), buffers)
-    return gathered.cast(pa.string())
+    return pa.Array.from_buffers(pa.string_view(), len(positions), buffers)
 
 
 def _constant(value: str, count: int) -> pa.Array:

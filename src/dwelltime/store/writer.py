@@ -102,20 +102,14 @@ class EventStore:
         codes = np.asarray(encoded.indices)
         keys = uid_keys(events.column("event_uid"))
         days = encoded.dictionary.to_pylist()
-        if len(days) > 1:  # group rows by date with one gather, then slice (no per-date copies)
-            order = np.argsort(codes, kind="stable")
-            events, codes, keys = events.take(pa.array(order)), codes[order], keys[order]
-        bounds = np.searchsorted(codes, np.arange(len(days) + 1)) if len(days) > 1 else np.array([0, len(codes)])
         stored = 0
         for code, day in enumerate(days):
-            start, end = int(bounds[code]), int(bounds[code + 1])
+            rows = np.flatnonzero(codes == code) if len(days) > 1 else np.arange(len(codes))
             partition = day.isoformat()
-            fresh = self._events_seen.admit(partition, keys[start:end])
+            fresh = self._events_seen.admit(partition, keys[rows])
             if not fresh.any():
                 continue
-            chosen = events.slice(start, end - start)
-            if not fresh.all():
-                chosen = chosen.filter(pa.array(fresh))
+            chosen = _gather(events, rows if fresh.all() else rows[fresh])
             self._submit(self.ws.events_dir / f"date={partition}", chosen)
             stored += int(fresh.sum())
         return stored, events.num_rows - stored
@@ -182,12 +176,32 @@ class EventStore:
             compression=PARQUET_COMPRESSION,
             compression_level=PARQUET_COMPRESSION_LEVEL,
             use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
+            # Readers see plain UTF-8 strings whether a column was string or string_view in memory.
+            store_schema=False,
             row_group_size=128 * 1024,
         )
         _fsync_path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
         tmp.replace(directory / name)
         _fsync_path(directory)
+
+
+def _gather(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table[rows]`` for sorted ``rows``; zero-copy slices when they form a few contiguous runs.
+
+    Logs arrive in time order, so a batch's rows of one date are nearly always one run
+    (or a few, around midnight); copying every column with ``take`` would cost more than
+    parsing them did.
+    """
+    if len(rows) == 0:
+        return table.slice(0, 0)
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    if len(breaks) > 64:
+        return table.take(pa.array(rows))
+    starts = np.concatenate(([0], breaks))
+    ends = np.concatenate((breaks, [len(rows)]))
+    pieces = [table.slice(int(rows[a]), int(b - a)) for a, b in zip(starts, ends, strict=True)]
+    return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
 
 
 def _fsync_path(path: Path) -> None:
@@ -200,14 +214,16 @@ def _fsync_path(path: Path) -> None:
 
 
 def conform(table: pa.Table) -> pa.Table:
-    """Cast a parser's table to the exact event schema (column order, types, string_view -> string)."""
+    """A parser's table in the event schema's column order and types (string_view text allowed)."""
     columns = []
     for field in EVENT_SCHEMA:
         if field.name in table.column_names:
             column = table.column(field.name)
-            if column.type != field.type:
+            if column.type != field.type and not (field.type == pa.string() and pa.types.is_string_view(column.type)):
                 column = column.cast(field.type)
             columns.append(column)
         else:
             columns.append(pa.nulls(table.num_rows, field.type))
-    return pa.Table.from_arrays(columns, schema=EVENT_SCHEMA)
+    # string_view text (raw records read straight from the file) is kept as it is: Parquet
+    # stores it as ordinary UTF-8, and converting a block of records costs a full copy.
+    return pa.Table.from_arrays(columns, names=list(EVENT_SCHEMA.names))
