@@ -250,6 +250,84 @@ def sql_command(
     console.print(table)
 
 
+@app.command("simulate")
+def simulate_command(
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for logs/, mailboxes/ and truth.json.")] = None,
+    org: Annotated[str, typer.Option("--org", help="cloud, onprem or hybrid.")] = "hybrid",
+    users: Annotated[int, typer.Option(help="Number of people in the organisation.")] = 200,
+    days: Annotated[int, typer.Option(help="Days to simulate.")] = 30,
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 1,
+    scenarios: Annotated[
+        str, typer.Option(help="Comma-separated attacks ('all', or see 'dwelltime simulate --list').")
+    ] = "all",
+    list_scenarios: Annotated[bool, typer.Option("--list", help="List the attack scenarios and exit.")] = False,
+) -> None:
+    """Simulate an organisation with benign behaviour and attacks, in the real log formats, with ground truth."""
+    from dwelltime.simulate.run import simulate
+    from dwelltime.simulate.scenarios import SCENARIOS
+
+    if list_scenarios:
+        table = Table("scenario", "org kinds", "what")
+        for name, scenario in SCENARIOS.items():
+            table.add_row(Text(name), Text(", ".join(scenario.org_kinds)), Text(scenario.summary))
+        console.print(table)
+        return
+    if out is None:
+        raise _fail("--out DIR is required")
+    chosen = list(SCENARIOS) if scenarios.strip() == "all" else [n.strip() for n in scenarios.split(",") if n.strip()]
+    if scenarios.strip() == "all":
+        chosen = [n for n in chosen if org in SCENARIOS[n].org_kinds]
+    try:
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(bar_width=None),
+            TextColumn("day {task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        ) as progress:
+            task = progress.add_task("days", total=days)
+            result = simulate(
+                org, users, days, seed, chosen, out, progress=lambda done, total: progress.update(task, completed=done)
+            )
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    table = Table(
+        "format", "records", title=f"{org} organisation, {users} users, {days} days, seed {seed}", title_justify="left"
+    )
+    for fmt, count in result.records.items():
+        table.add_row(Text(fmt), f"{count:,}")
+    console.print(table)
+    console.print(Text(f"attacks: {', '.join(result.attacks) or 'none'}"))
+    for name, why in result.skipped.items():
+        console.print(Text(f"skipped {name}: {why}", style="yellow"))
+    console.print(Text(f"logs: {out / 'logs'}   mailboxes: {out / 'mailboxes'}   truth: {result.truth_path}"))
+
+
+@app.command("eval")
+def eval_command(
+    truth: Annotated[Path, typer.Argument(help="truth.json written by 'dwelltime simulate'.")],
+    workspace: WorkspaceOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Write the report as JSON here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Score the workspace's incidents against ground truth: detected, time to detect, false incidents."""
+    from dwelltime.evaluate import evaluate, render
+    from dwelltime.workspace import resolve_workspace
+
+    try:
+        report = evaluate(truth, resolve_workspace(workspace))
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    if out:
+        out.write_text(report.to_json() + "\n")
+    if as_json:
+        sys.stdout.write(report.to_json() + "\n")
+    else:
+        render(report, console)
+
+
 @app.command("demo")
 def demo_command(
     workdir: Annotated[
