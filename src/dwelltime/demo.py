@@ -1,76 +1,142 @@
-"""``dwelltime demo``: the main job, end to end, on data it makes itself.
+"""``dwelltime demo``: the main job, end to end, on an organisation it simulates itself.
 
-It grows with the project: today it writes synthetic Microsoft 365 audit records
-and Dovecot logs (plus a few malformed records, to show the quarantine at work),
-ingests them twice into a temporary workspace (the second time storing nothing),
-and summarises what an analyst would look at first.
+It grows with the project.  Today: simulate a hybrid organisation (200 people, 60
+days, every attack scenario a hybrid organisation can suffer), ingest all of its logs
+into a fresh workspace, show that a second ingest of a file stores nothing, and
+summarise what an analyst would look at first.  Detection, scoping and notification
+join this run as they land; ``dwelltime eval`` then scores it against the ground truth.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
+import orjson
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from dwelltime.enrich import Enricher
 from dwelltime.ingest import FileSummary, IngestOptions, ingest
-from dwelltime.simulate.bulk import write_dovecot_log, write_m365_ndjson
+from dwelltime.simulate.run import simulate
+from dwelltime.simulate.scenarios import SCENARIOS
 from dwelltime.store.engine import connect
 from dwelltime.workspace import Workspace
 
+DEMO_ORG = "hybrid"
+DEMO_USERS = 200
+DEMO_DAYS = 60
+DEMO_SEED = 2023
 
-def run_demo(console: Console, workdir: Path | None = None, m365: int = 50_000, dovecot: int = 200_000) -> int:
+
+def run_demo(console: Console, workdir: Path | None = None, users: int = DEMO_USERS, days: int = DEMO_DAYS) -> int:
     base = workdir or Path(tempfile.mkdtemp(prefix="dwelltime-demo-"))
-    logs = base / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
     console.rule("dwelltime demo")
-    console.print(Text(f"writing synthetic logs to {logs}"))
-    write_m365_ndjson(logs / "m365-audit.json", m365, seed=7)
-    write_dovecot_log(logs / "mail.log", dovecot, seed=7)
-    with (logs / "m365-audit.json").open("ab") as handle:  # damage, as real exports sometimes are
-        handle.write(b'{"CreationTime": "2024-03-05T01:02:03", "Operation": \n')
-        handle.write(b"\xff\xfe not text\n")
+    scenarios = [name for name, s in SCENARIOS.items() if DEMO_ORG in s.org_kinds]
+    with _progress(console) as progress:
+        task = progress.add_task(f"simulating {users} people over {days} days", total=days)
+        result = simulate(
+            DEMO_ORG,
+            users,
+            days,
+            DEMO_SEED,
+            scenarios,
+            base / "sim",
+            progress=lambda done, _total: progress.update(task, completed=done),
+        )
+    console.print(
+        Text(
+            f"simulated a {DEMO_ORG} organisation: {sum(result.records.values()):,} log records, "
+            f"attacks planted: {', '.join(result.attacks)}"
+        )
+    )
+
     ws = Workspace.open(base / "workspace")
-    from dwelltime.enrich import Enricher
-
     enricher = Enricher()
-    first = ingest([logs], ws, IngestOptions(year=2024, tz="Asia/Tokyo"), enricher=enricher)
-    _summary(console, "first ingest", first)
-    again = ingest([logs], ws, IngestOptions(year=2024, tz="Asia/Tokyo"), enricher=enricher)
-    _summary(console, "same files again (nothing new is stored)", again)
+    files = sorted(p for p in (base / "sim" / "logs").rglob("*") if p.is_file())
+    seen: set[str] = set()
+    with _progress(console) as progress:
+        task = progress.add_task("ingesting", total=len(files))
+
+        def advance(path: str, _records: int) -> None:
+            if path not in seen:
+                seen.add(path)
+                progress.update(task, completed=len(seen))
+
+        summaries = ingest(files, ws, IngestOptions(), enricher=enricher, progress=advance)
+    _ingest_table(console, summaries)
+    again = ingest([files[0]], ws, IngestOptions(), enricher=enricher)[0]
+    console.print(
+        Text(
+            f"ingesting {files[0].name} again: {again.read:,} read, {again.stored:,} stored, "
+            f"{again.duplicates:,} duplicates (nothing is stored twice)"
+        )
+    )
+
     con = connect(ws)
-    table = Table(title="failed logins by source network class and country", title_justify="left")
-    for name in ("net class", "country", "failures", "users"):
-        table.add_column(name)
-    for net, country, failures, users in con.execute(
+    table = Table(title="successful sign-ins by network class and country", title_justify="left")
+    for name in ("network class", "country", "sign-ins", "users"):
+        table.add_column(name, justify="left" if name in ("network class", "country") else "right")
+    for net, country, count, people in con.execute(
         "SELECT coalesce(src_net_class, '?'), coalesce(src_country, '?'), count(*), count(DISTINCT user) "
-        "FROM events WHERE event_class = 'auth' AND outcome = 'failure' GROUP BY ALL ORDER BY 3 DESC LIMIT 8"
+        "FROM events WHERE event_class = 'auth' AND action = 'login' AND outcome = 'success' "
+        "GROUP BY ALL ORDER BY 3 DESC LIMIT 10"
     ).fetchall():
-        table.add_row(Text(net), Text(country), f"{failures:,}", f"{users:,}")
+        table.add_row(Text(net), Text(country), f"{count:,}", f"{people:,}")
     console.print(table)
-    reads = con.execute(
-        "SELECT count(*), sum(len(message_ids)) FROM events WHERE event_class = 'mailbox_access'"
-    ).fetchone()
-    if reads:
-        console.print(f"mailbox access events: {reads[0]:,}, naming {reads[1] or 0:,} message ids")
-    console.print(Text(f"workspace: {ws.root}  (try: dwelltime status -w {ws.root})"))
-    return 0 if all(s.ok for s in first + again) else 1
+
+    truth = orjson.loads((base / "sim" / "truth.json").read_bytes())
+    planted = Table(title="ground truth: the attacks hidden in these logs", title_justify="left")
+    for name in ("scenario", "entity", "first malicious event (UTC)", "records", "messages read"):
+        planted.add_column(name)
+    for attack in truth["attacks"]:
+        planted.add_row(
+            Text(attack["scenario"]),
+            Text(attack["entity"]),
+            Text(attack["first_malicious"]),
+            f"{len(attack['records']):,}",
+            f"{len(attack['messages_read']):,}",
+        )
+    console.print(planted)
+    console.print(Text(f"workspace: {ws.root}   logs: {base / 'sim' / 'logs'}   truth: {result.truth_path}"))
+    console.print(Text(f"explore: dwelltime status -w {ws.root}", style="dim"))
+    return 0 if all(s.ok for s in summaries) else 1
 
 
-def _summary(console: Console, title: str, summaries: list[FileSummary]) -> None:
-    table = Table(title=title, title_justify="left")
-    for name in ("file", "format", "read", "quarantined", "stored", "duplicates", "seconds"):
-        table.add_column(name)
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=None),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _ingest_table(console: Console, summaries: list[FileSummary]) -> None:
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0.0])
     for s in summaries:
+        row = totals[s.format or "?"]
+        for i, value in enumerate((1, s.read, s.quarantined, s.stored, s.duplicates, s.seconds)):
+            row[i] += value
+    table = Table(title="ingest", title_justify="left")
+    for name in ("format", "files", "read", "quarantined", "stored", "duplicates", "seconds"):
+        table.add_column(name, justify="left" if name == "format" else "right")
+    for fmt, (count, read, quarantined, stored, duplicates, seconds) in sorted(totals.items()):
         table.add_row(
-            Text(Path(s.path).name),
-            Text(s.format or "—"),
-            f"{s.read:,}",
-            f"{s.quarantined:,}",
-            f"{s.stored:,}",
-            f"{s.duplicates:,}",
-            f"{s.seconds:.2f}",
+            Text(fmt),
+            f"{count:,.0f}",
+            f"{read:,.0f}",
+            f"{quarantined:,.0f}",
+            f"{stored:,.0f}",
+            f"{duplicates:,.0f}",
+            f"{seconds:.1f}",
         )
     console.print(table)
+    for s in summaries:
+        if s.error:
+            console.print(Text(f"error: {s.error}", style="bold red"))

@@ -9,6 +9,7 @@ reading goes on.  Memory stays bounded by ``block_bytes`` whatever the file size
 from __future__ import annotations
 
 import io
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -181,7 +182,7 @@ _PIECE = 1024 * 1024
 def _read_block(handle: BinaryIO, block_bytes: int, carry: bytes) -> tuple[bytearray, int, str | None]:
     """A new buffer holding ``carry`` then up to ``block_bytes`` more; on a corrupt stream,
     what came before the fault and the reason."""
-    buffer = bytearray(len(carry) + block_bytes)
+    buffer = bytearray(len(carry) + min(block_bytes, _remaining(handle)))
     buffer[: len(carry)] = carry
     view = memoryview(buffer)
     size = len(carry)
@@ -195,6 +196,16 @@ def _read_block(handle: BinaryIO, block_bytes: int, carry: bytes) -> tuple[bytea
             break
         size += got
     return buffer, size, None
+
+
+def _remaining(handle: BinaryIO) -> int:
+    """Bytes left in a plain file (so a small file gets a small buffer); unbounded for streams."""
+    if isinstance(handle, _GzipStream):
+        return 1 << 62
+    try:
+        return max(0, os.fstat(handle.fileno()).st_size - handle.tell()) + 1
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return 1 << 62
 
 
 def _read_into(handle: BinaryIO, target: memoryview) -> int:
