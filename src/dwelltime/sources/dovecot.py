@@ -54,6 +54,7 @@ from dwelltime.sources.syslog import (
     in_batches,
     ip_sql,
     parse_syslog,
+    sniff_lines,
     sql_str,
     syslog_share,
     to_events,
@@ -479,7 +480,7 @@ _SNIFF = re.compile(
 
 def sniff(head: bytes, name: str) -> float:
     """A syslog file where Dovecot lines appear among the first lines."""
-    lines = [ln for ln in head.split(b"\n")[:200] if ln.strip()]
+    lines = sniff_lines(head)
     if not lines or syslog_share(head) < 0.5:
         return 0.0
     hits = sum(1 for ln in lines if _SNIFF.search(ln))

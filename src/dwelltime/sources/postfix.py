@@ -1138,8 +1138,8 @@ _SNIFF = re.compile(
 
 def sniff(head: bytes, name: str) -> float:
     """Share of the first lines that are Postfix syslog lines (above the generic syslog source)."""
-    lines = [ln for ln in head.split(b"\n")[:200] if ln.strip()]
-    if not lines:
+    lines = syslog.sniff_lines(head)
+    if not lines or syslog.syslog_share(head) < 0.5:
         return 0.0
     hits = sum(1 for ln in lines if _SNIFF.search(ln))
     if hits == 0:

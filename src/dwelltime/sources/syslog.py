@@ -619,9 +619,15 @@ _SNIFF_RE = re.compile(HEADER_RE.encode())
 _SNIFF_5424 = re.compile(RFC5424_RE.encode())
 
 
+def sniff_lines(head: bytes, limit: int = 200) -> list[bytes]:
+    """The head's first non-blank lines, '#' comment lines left out (annotated samples and
+    hand-trimmed excerpts carry them; they are quarantined at parse time, not sniffed)."""
+    return [ln for ln in head.split(b"\n")[:limit] if ln.strip() and not ln.lstrip().startswith(b"#")]
+
+
 def syslog_share(head: bytes, limit: int = 200) -> float:
     """Share of the head's first lines that carry a syslog header (0 when none)."""
-    lines = [ln for ln in head.split(b"\n")[:limit] if ln.strip()]
+    lines = sniff_lines(head, limit)
     if not lines:
         return 0.0
     hits = sum(1 for ln in lines if _SNIFF_RE.match(ln) or _SNIFF_5424.match(ln))
