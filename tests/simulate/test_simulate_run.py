@@ -15,7 +15,16 @@ from dwelltime.simulate.run import simulate
 from dwelltime.store.engine import connect
 from dwelltime.workspace import Workspace
 
-ALL_HYBRID = ["apt-imap", "gateway-implant", "apt-cloud", "bec", "spray", "oauth-consent", "token-replay", "insider-export"]
+ALL_HYBRID = [
+    "apt-imap",
+    "gateway-implant",
+    "apt-cloud",
+    "bec",
+    "spray",
+    "oauth-consent",
+    "token-replay",
+    "insider-export",
+]
 
 
 def _digest(root: Path) -> dict[str, str]:
