@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mailbox
 import subprocess
 import sys
 from pathlib import Path
@@ -36,15 +37,18 @@ def _digest(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def hybrid_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def hybrid_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
     out = tmp_path_factory.mktemp("sim") / "hybrid"
-    simulate("hybrid", 40, 5, 11, ALL_HYBRID, out)
-    return out
+    result = simulate("hybrid", 40, 5, 11, ALL_HYBRID, out)
+    return out, result.records
 
 
-def test_everything_written_parses_with_zero_quarantined(hybrid_run: Path, tmp_path: Path) -> None:
+def test_everything_written_parses_with_zero_quarantined(
+    hybrid_run: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    out, written = hybrid_run
     ws = Workspace.open(tmp_path / "ws")
-    summaries = ingest([hybrid_run / "logs"], ws, IngestOptions())
+    summaries = ingest([out / "logs"], ws, IngestOptions())
     assert summaries and all(s.error is None for s in summaries)
     assert sum(s.quarantined for s in summaries) == 0
     per_format: dict[str, int] = {}
@@ -54,24 +58,37 @@ def test_everything_written_parses_with_zero_quarantined(hybrid_run: Path, tmp_p
     # Every format the hybrid organisation writes is read by the matching parser.
     assert set(per_format) == {"entra-signin", "m365-audit", "dovecot", "zeek"}
     assert all(count > 100 for count in per_format.values()), per_format
+    # Every record a writer wrote was read back as one record by the matching parser
+    # (Dovecot and Postfix share mail.log, read by the syslog layer as one file).
+    assert per_format["m365-audit"] == written["m365"]
+    assert per_format["entra-signin"] == written["entra"]
+    assert per_format["dovecot"] == written["dovecot"] + written["postfix"]
+    assert per_format["zeek"] == written["zeek"]
     con = connect(ws)
     formats = dict(con.execute("SELECT source_format, count(*) FROM events GROUP BY 1").fetchall())
     assert {"m365-audit", "entra-signin", "dovecot", "postfix", "zeek"} <= set(formats)
     assert con.execute("SELECT count(*) FROM events WHERE source_format = 'syslog'").fetchone() == (0,)
 
 
-def test_truth_names_records_that_exist_and_attacker_reads(hybrid_run: Path) -> None:
-    truth = json.loads((hybrid_run / "truth.json").read_text())
+def test_truth_names_records_that_exist_and_attacker_reads(hybrid_run: tuple[Path, dict[str, int]]) -> None:
+    hybrid_run_dir = hybrid_run[0]
+    truth = json.loads((hybrid_run_dir / "truth.json").read_text())
     assert {a["scenario"] for a in truth["attacks"]} == set(ALL_HYBRID)
     for attack in truth["attacks"]:
         assert attack["first_malicious"] <= attack["last_malicious"]
         assert attack["records"], attack["scenario"]
         for ref in attack["records"][:50]:
-            lines = (hybrid_run / "logs" / ref["file"]).read_text(encoding="utf-8").splitlines()
+            lines = (hybrid_run_dir / "logs" / ref["file"]).read_text(encoding="utf-8").splitlines()
             assert ref["record_id"] in lines[ref["line"] - 1]
     readers = {a["scenario"]: a["messages_read"] for a in truth["attacks"]}
     assert readers["apt-imap"] and readers["apt-cloud"]
     assert {c["kind"] for c in truth["confounders"]} >= {"mobile-polling", "password-guessing", "vpn"}
+    # The messages the attackers read are real messages of the victims' mailboxes.
+    corpus_ids = set()
+    for mbox_path in (hybrid_run_dir / "mailboxes").rglob("*.mbox"):
+        corpus_ids.update(str(m["Message-ID"]) for m in mailbox.mbox(mbox_path))
+    for attack in truth["attacks"]:
+        assert set(attack["messages_read"]) <= corpus_ids, attack["scenario"]
 
 
 def test_same_seed_same_bytes_and_a_different_seed_differs(tmp_path: Path) -> None:
