@@ -136,3 +136,32 @@ def test_kill_9_at_random_moments_then_rerun_stores_exactly_once(tmp_path: Path)
     ingest_json(ws, logs, extra=("--year", "2024"))
     assert stored_count(ws) == expected
     assert kills >= 1, "the run finished before any kill; the test did not test anything"
+
+
+def test_status_sql_quarantine_formats_and_enrich_info(tmp_path: Path) -> None:
+    path = tmp_path / "audit.json"
+    write_m365_ndjson(path, 200, seed=8)
+    with path.open("ab") as handle:
+        handle.write(b"not json at all\n")
+    ws = tmp_path / "ws"
+    ingest_json(ws, path)
+    status = json.loads(run_cli("status", "--workspace", str(ws), "--json").stdout)
+    assert status["quarantined"] == 1 and status["files_ingested"] == 1
+    assert sum(e["count"] for e in status["events"]) == 200
+    rows = json.loads(run_cli("sql", "SELECT count(*) AS n FROM events", "--workspace", str(ws), "--json").stdout)
+    assert rows == [{"n": 200}]
+    quarantined = json.loads(run_cli("quarantine", "--workspace", str(ws), "--json").stdout)
+    assert quarantined[0]["line"] == 201 and quarantined[0]["file"] == str(path)
+    assert "m365-audit" in run_cli("formats").stdout
+    info = json.loads(run_cli("enrich-info", "--json").stdout)
+    assert {"geoip2fast", "net_hosting"} <= {i["name"] for i in info}
+    failed = run_cli("sql", "DROP TABLE nothing_here", "--workspace", str(ws), check=False)
+    assert failed.returncode == 2 and "query failed" in failed.stderr
+
+
+def test_markup_in_file_names_is_shown_literally(tmp_path: Path) -> None:
+    evil = tmp_path / "[red]evil[blink].log"
+    evil.write_bytes(b"\x00\x01\x02 nothing a parser knows\n")
+    proc = run_cli("ingest", str(evil), "--workspace", str(tmp_path / "ws"), check=False)
+    assert proc.returncode == 1
+    assert "[red]evil[blink].log" in proc.stderr.replace("\n", "")

@@ -155,6 +155,24 @@ def formats_command() -> None:
     console.print(table)
 
 
+@app.command("enrich-info")
+def enrich_info_command(
+    mmdb: Annotated[list[Path] | None, typer.Option(help="Your own .mmdb file(s), as given to ingest.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Where the GeoIP, AS and network-class data comes from, and how old it is."""
+    from dwelltime.enrich import Enricher, enrich_info
+
+    info = enrich_info(Enricher(mmdb_paths=mmdb or []))
+    if as_json:
+        sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("name", "kind", "source", "date", "entries")
+    for item in info:
+        table.add_row(*(Text(str(item.get(k) or "")) for k in ("name", "kind", "source", "date", "entries")))
+    console.print(table)
+
+
 @app.command("status")
 def status_command(workspace: WorkspaceOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What the workspace holds: events per format and class, time range, quarantine, files ingested."""
