@@ -57,37 +57,50 @@ def _python_key(uid: str) -> int:
 
 
 class SeenIndex:
-    """Stored uid keys per partition, loaded on demand, bounded by an LRU of partitions."""
+    """Stored uid keys per partition, loaded on demand, bounded by an LRU of partitions.
+
+    Each partition's keys are a few sorted runs (newest last), merged when there are
+    too many: membership is a binary search per run, and admitting a batch appends one
+    run instead of re-sorting everything already stored (which made dedup quadratic in
+    the size of a busy day).
+    """
+
+    MAX_RUNS = 8
 
     def __init__(self, load: Callable[[str], np.ndarray], max_partitions: int = 400) -> None:
         self._load = load
         self._max = max_partitions
-        self._parts: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._parts: OrderedDict[str, list[np.ndarray]] = OrderedDict()
 
-    def _get(self, partition: str) -> np.ndarray:
-        keys = self._parts.get(partition)
-        if keys is None:
-            keys = np.unique(self._load(partition))
-            self._parts[partition] = keys
+    def _get(self, partition: str) -> list[np.ndarray]:
+        runs = self._parts.get(partition)
+        if runs is None:
+            runs = [np.unique(self._load(partition))]
+            self._parts[partition] = runs
             while len(self._parts) > self._max:
                 self._parts.popitem(last=False)
         else:
             self._parts.move_to_end(partition)
-        return keys
+        return runs
 
     def admit(self, partition: str, keys: np.ndarray) -> np.ndarray:
         """Mask of rows that are new (not stored, not an earlier row of this batch); records them as stored.
 
         The caller must store exactly the admitted rows before admitting the next batch.
         """
-        stored = self._get(partition)
-        _, first = np.unique(keys, return_index=True)
+        runs = self._get(partition)
+        unique, first = np.unique(keys, return_index=True)
+        fresh_unique = np.ones(len(unique), dtype=bool)
+        for run in runs:
+            if len(run):
+                at = np.minimum(np.searchsorted(run, unique), len(run) - 1)
+                fresh_unique &= run[at] != unique
         fresh = np.zeros(len(keys), dtype=bool)
-        fresh[first] = True
-        if len(stored):
-            fresh &= ~np.isin(keys, stored, assume_unique=False)
-        if fresh.any():
-            self._parts[partition] = np.union1d(stored, keys[fresh])
+        fresh[first[fresh_unique]] = True
+        if fresh_unique.any():
+            runs.append(unique[fresh_unique])  # already sorted
+            if len(runs) > self.MAX_RUNS:
+                runs[:] = [np.sort(np.concatenate(runs))]
         return fresh
 
     def forget(self, partition: str) -> None:
