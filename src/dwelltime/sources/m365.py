@@ -318,7 +318,8 @@ def _assemble(out: pa.Table, raw: pa.Array, lines: pa.Array, source_file: str) -
 
 
 def _take_text(texts: pa.Array, indices: pa.ChunkedArray) -> pa.Array:
-    """``texts[indices]``; string_view inputs are gathered through their views (no text copied)."""
+    """``texts[indices]``; string_view inputs are gathered through their views (the one copy of the
+    text happens when the events take the schema's plain string type)."""
     positions = indices.combine_chunks() if isinstance(indices, pa.ChunkedArray) else indices
     if len(positions) == 0:
         return pa.array([], pa.string())
