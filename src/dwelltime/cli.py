@@ -268,6 +268,137 @@ def sql_command(
     console.print(table)
 
 
+@app.command("detect")
+def detect_command(
+    workspace: WorkspaceOpt = None,
+    engine: Annotated[str, typer.Option(help="duckdb (embedded default) or spark.")] = "duckdb",
+) -> None:
+    """Run every detection over everything stored; write alerts and risk-based incidents."""
+    from dwelltime.detect.pipeline import detect
+
+    if engine != "duckdb":
+        raise _fail(f"engine {engine!r} is not available in this version (only duckdb)")
+    try:
+        result = detect(Workspace.open(workspace, create=False))
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"{result.alerts.num_rows:,} alerts, {len(result.incidents):,} incidents")
+    _incident_table([i.to_json() for i in result.incidents])
+
+
+def _incident_table(incidents: list[dict[str, object]]) -> None:
+    table = Table(
+        "id",
+        "entity",
+        "opened (UTC)",
+        "severity",
+        "score",
+        "alerts",
+        "detections",
+        title="incidents",
+        title_justify="left",
+    )
+    for inc in incidents:
+        detections = inc.get("detections")
+        names = ", ".join(str(d) for d in detections) if isinstance(detections, list) else ""
+        cells = [Text(str(inc.get(k, ""))) for k in ("id", "entity", "opened_at", "severity", "score", "alert_count")]
+        table.add_row(*cells, Text(names))
+    console.print(table)
+
+
+@app.command("detections")
+def detections_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The detection catalogue: id, severity, ATT&CK techniques, title."""
+    from dwelltime.detect.registry import all_detections
+
+    items = [
+        {
+            "id": d.id,
+            "title": d.title,
+            "severity": d.severity,
+            "techniques": list(d.techniques),
+            "event_classes": list(d.event_classes),
+            "description": d.description,
+        }
+        for d in all_detections()
+    ]
+    if as_json:
+        sys.stdout.write(orjson.dumps(items, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("id", "severity", "ATT&CK", "title")
+    for d in items:
+        table.add_row(
+            Text(str(d["id"])),
+            Text(str(d["severity"])),
+            Text(", ".join(str(t) for t in d["techniques"])),
+            Text(str(d["title"])),
+        )
+    console.print(table)
+
+
+@app.command("alerts")
+def alerts_command(
+    workspace: WorkspaceOpt = None,
+    format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Alerts from the last 'dwelltime detect' run."""
+    from dwelltime.detect.runner import load_alerts
+
+    try:
+        ws = Workspace.open(workspace, create=False)
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    rows = load_alerts(ws).to_pylist()
+    if format == "json":
+        keys = (
+            "id",
+            "detection",
+            "entity",
+            "time",
+            "score",
+            "techniques",
+            "event_uids",
+            "explanation",
+            "incident_id",
+            "severity",
+            "src_ips",
+        )
+        out = [{k: r[k] for k in keys} for r in rows]
+        for item in out:
+            item["time"] = item["time"].isoformat().replace("+00:00", "Z")
+        sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("time (UTC)", "detection", "entity", "severity", "explanation", "incident")
+    for r in rows:
+        table.add_row(
+            Text(str(r["time"])),
+            Text(r["detection"]),
+            Text(r["entity"]),
+            Text(r["severity"]),
+            Text(r["explanation"]),
+            Text(r["incident_id"] or ""),
+        )
+    console.print(table)
+
+
+@app.command("incidents")
+def incidents_command(
+    workspace: WorkspaceOpt = None,
+    format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Incidents from the last 'dwelltime detect' run."""
+    try:
+        ws = Workspace.open(workspace, create=False)
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    path = ws.root / "incidents.json"
+    incidents = orjson.loads(path.read_bytes()) if path.exists() else []
+    if format == "json":
+        sys.stdout.write(orjson.dumps(incidents, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    _incident_table(incidents)
+
+
 @app.command("simulate")
 def simulate_command(
     out: Annotated[Path | None, typer.Option("--out", help="Directory for logs/, mailboxes/ and truth.json.")] = None,

@@ -13,7 +13,7 @@ def test_admits_each_key_once_across_many_batches() -> None:
     rng = np.random.default_rng(7)
     stored_on_disk = rng.integers(0, 2**63, 1000, dtype=np.uint64)
     index = SeenIndex(lambda _p: stored_on_disk)
-    seen: set[int] = set(int(k) for k in stored_on_disk)
+    seen: set[int] = {int(k) for k in stored_on_disk}
     for _ in range(30):  # more batches than MAX_RUNS, so runs get merged too
         batch = np.concatenate([rng.choice(stored_on_disk, 50), rng.integers(0, 2**63, 200, dtype=np.uint64)])
         batch = np.concatenate([batch, batch[:20]])  # duplicates inside the batch

@@ -1,0 +1,1 @@
+"""Detections: one module per detection under ``rules/``, run over the store as SQL."""

@@ -1,0 +1,1 @@
+"""One module per detection; each defines ``DETECTION`` (see :mod:`dwelltime.detect.base`)."""
