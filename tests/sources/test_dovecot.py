@@ -409,3 +409,37 @@ def test_mixed_mail_log_dispatch(tmp_path: Path) -> None:
         (3, "dovecot", "auth"),
     ]
     assert sum(c.read for c in chunks) == 3
+
+
+def test_events_keep_file_order_across_batches(tmp_path: Path) -> None:
+    """A block spans several Arrow batches scanned in parallel; events must still come out in line order."""
+    from dwelltime.simulate.bulk import dovecot_lines
+
+    path = tmp_path / "many.log"
+    path.write_text("\n".join(dovecot_lines(40_000, seed=3)) + "\n")
+    lines = [e["source_line"] for e in _parse(path, year=2024)[0]]
+    assert len(lines) == 40_000
+    assert lines == sorted(lines)
+
+
+def test_fast_prefix_agrees_with_prefix_regex() -> None:
+    """Where FAST_PREFIX_RE matches (text not starting 'dovecot: '), PREFIX_RE captures the same groups."""
+    texts = [
+        "imap(u)<1><s>: Error: Logged out in=1",
+        "imap-login: Login: user=<a>",
+        "auth-worker(80180): Warning: pam(u,1.2.3.4): x",
+        "pop3(a(b)): Info: Disconnected",
+        "lmtp<x>: Warning: y",
+        "imap(u)(v): not fast",
+        "imap[12]: not fast",
+    ]
+    fast, full = re.compile(dovecot.FAST_PREFIX_RE), re.compile(dovecot.PREFIX_RE)
+    hits = 0
+    for text in texts:
+        m = fast.match(text)
+        if m:
+            hits += 1
+            f = full.match(text)
+            assert f is not None
+            assert [g or "" for g in m.groups()] == [g or "" for g in f.groups()], text
+    assert hits == 4

@@ -320,3 +320,42 @@ def test_ip_canonicalization() -> None:
     assert syslog._canonical_ip("fe80::1%eth0") == "fe80::1"
     assert syslog._canonical_ip("01.2.3.4") is None
     assert syslog._canonical_ip("not-an-ip") is None
+
+
+_FAST_PATH_LINES = [
+    "Mar  1 00:00:00 mail dovecot: imap-login: Login: user=<a>",
+    "Jun 13 16:30:54 host postfix/smtpd[123]: connect from x[192.0.2.1]",
+    "Jun 13 16:30:54 host prog[]: empty pid",
+    "Jun 13 16:30:54 h.example.jp sshd[9]:",
+    "Jun 13 16:30:54 host Info: not a fast program",  # upper case: regex path
+    "Jun 13 16:30:54 host imap(u)<1><s>: args: regex path",
+    "Jun 13 16:30:54 a[1] b(: not a header",
+    "Jun 13 16:30:54 a:b c: host with a colon",
+    "Jun 13 16:30:54 host p.x-y_z[77]: Warn: level stays in the message",
+]
+
+
+def test_fast_header_path_matches_the_header_regex(tmp_path: Path) -> None:
+    """Lines the cheap test accepts are cut by position; that must equal what HEADER_RE captures."""
+    import re
+
+    header = re.compile(syslog.HEADER_RE)
+    fast = re.compile(syslog.FAST_HEADER_RE)
+    assert sum(1 for ln in _FAST_PATH_LINES if fast.match(ln)) == 4
+    rows, rejected = _split(tmp_path, "\n".join(_FAST_PATH_LINES) + "\n", year=2024)
+    by_line = {r["source_line"]: r for r in rows}
+    for number, line in enumerate(_FAST_PATH_LINES, 1):
+        m = header.match(line)
+        if m is None:
+            assert number not in by_line
+            assert any(r.line == number for r in rejected)
+            continue
+        row = by_line[number]
+        level = m.group(4) + ": " if m.group(4) else ""
+        assert (row["observer"], row["program"], row["pid"], row["message"], row["program_args"]) == (
+            m.group(3) or None,
+            m.group(5),
+            m.group(6) or None,
+            level + line[len(m.group(1)) :],
+            m.group(7) or None,
+        ), line

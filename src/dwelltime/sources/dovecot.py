@@ -121,6 +121,12 @@ PREFIX_RE = (
     rf"^((?:dovecot: )?(?:{_LEVEL}: )?(?:([A-Za-z][\w.-]*)(?:\[\d+\])?(?:\(([^)]*)\))?((?:<[^>]*>)*): )?"
     rf"(?:{_LEVEL}: )?)"
 )
+#: The usual prefix, ``service[(args)][<ids>...]: [Level: ]`` with a lower-case service, as
+#: one-pass RE2 (about a third of :data:`PREFIX_RE`'s cost).  Wherever it matches a text
+#: that does not start with ``dovecot: ``, :data:`PREFIX_RE` takes the same groups: the
+#: service run is maximal either way (it can only be followed by ``(``, ``<`` or ``:``)
+#: and the rest is deterministic.  Other texts fall back to :data:`PREFIX_RE`.
+FAST_PREFIX_RE = rf"^(([a-z][\w.-]*)(?:\(([^)]*)\))?((?:<[^>]*>)*): (?:{_LEVEL}: )?)"
 #: Auth-process passdb lines: db(user,ip[,extra]): reason.
 PASSDB_RE = r"^(.*?(?:^|: )([a-z][\w-]*)\(([^,()]*),([^,()]*)(?:,([^()]*))?\): )"
 PASSDB_TEST = r"(?:^|: )[a-z][\w-]*\([^,()]*,[^,()]*(?:,[^()]*)?\): "
@@ -144,10 +150,23 @@ _FAILURE_WORDS = (
     "permission denied",
 )
 _LOGIN_KINDS = "('login_ok', 'login_fail', 'tls_fail', 'connect')"
+#: Kinds whose events are auth events.
+_AUTH_KINDS = ("login_ok", "login_fail", "connect", "logout", "pam_unix")
+#: Services of Dovecot's mail processes (the protocol of their lines and of ``<svc>-login``).
+_MAIL_SERVICES = ("imap", "pop3", "lmtp", "submission", "managesieve")
 
 
 def _any_contains(expr: str, words: tuple[str, ...]) -> str:
     return "(" + " OR ".join(f"contains({expr}, {sql_str(w)})" for w in words) + ")"
+
+
+def _one_of(expr: str, words: tuple[str, ...]) -> str:
+    """SQL: ``expr IN (words)`` spelled as ORs (NULL for a NULL ``expr``, like IN).
+
+    Why: DuckDB plans an IN list of five or more constants as a mark join, which costs
+    more than a few comparisons and lets rows leave the query out of file order.
+    """
+    return "(" + " OR ".join(f"{expr} = {sql_str(w)}" for w in words) + ")"
 
 
 def _after(expr: str, marker: str, end: str) -> str:
@@ -209,20 +228,25 @@ def _stages() -> str:
     """
     s = sql_str
     lk = _LOGIN_KINDS
+    names = "['pre', 'svc', 'args', 'ids']"
     return rf"""
 WITH a AS (
   SELECT *, CASE WHEN program = 'dovecot' THEN message
                  ELSE program || coalesce(program_args, '') || ': ' || message END AS dtext
   FROM dv
+), b0 AS (
+  SELECT *, CASE WHEN NOT starts_with(dtext, 'dovecot: ')
+    THEN regexp_extract(dtext, {s(FAST_PREFIX_RE)}, {names}) END AS fp FROM a
 ), b AS (
-  SELECT *, regexp_extract(dtext, {s(PREFIX_RE)}, ['pre', 'svc', 'args', 'ids']) AS p FROM a
+  SELECT * EXCLUDE (fp),
+    CASE WHEN fp.pre <> '' THEN fp ELSE regexp_extract(dtext, {s(PREFIX_RE)}, {names}) END AS p FROM b0
 ), c AS (
   SELECT source_line, raw, time, observer, lower(p.svc) AS svc, nullif(p.args, '') AS args,
     nullif(p.ids, '') AS ids, substr(dtext, length(p.pre) + 1) AS body
   FROM b
 ), d AS (
   SELECT *, ends_with(svc, '-login') AS is_login,
-    svc IN ('imap', 'pop3', 'lmtp', 'submission', 'managesieve') AS is_mail
+    {_one_of("svc", _MAIL_SERVICES)} AS is_mail
   FROM c
 ), e AS (
   SELECT *, {_kind_sql()} AS kind FROM d
@@ -300,7 +324,7 @@ WITH a AS (
     {_after("after_rip", "lport=", ",")} AS lport,
     CASE WHEN kind IN ('login_fail', 'connect')
       THEN nullif(regexp_extract(reason, '(\d+) (?:authentication )?attempts', 1), '') END AS attempts,
-    CASE WHEN replace(svc, '-login', '') IN ('imap', 'pop3', 'submission', 'managesieve', 'lmtp')
+    CASE WHEN {_one_of("replace(svc, '-login', '')", _MAIL_SERVICES)}
       THEN replace(svc, '-login', '') END AS protocol,
     CASE WHEN kind = 'passdb24' THEN 'passdb' ELSE kind END AS kind2,
     CASE WHEN kind = 'passdb' THEN pd.db WHEN kind = 'passdb24' THEN split_part(body, ': ', 1) ELSE '' END AS db,
@@ -347,7 +371,7 @@ def _columns() -> dict[str, str]:
         "event_uid": uid_sql(NAMESPACE, "raw || chr(31) || CAST(source_line AS VARCHAR)"),
         "time": "time",
         "event_class": f"""CASE
-            WHEN kind IN ('login_ok', 'login_fail', 'connect', 'logout', 'pam_unix') THEN {s(EventClass.AUTH)}
+            WHEN {_one_of("kind", _AUTH_KINDS)} THEN {s(EventClass.AUTH)}
             WHEN kind = 'tls_fail' THEN {s(EventClass.NETWORK)}
             WHEN kind = 'passdb' AND {passdb_fail} THEN {s(EventClass.AUTH)}
             WHEN kind = 'mail_log' AND mevent = 'fetch' THEN {s(EventClass.MAILBOX_ACCESS)}
