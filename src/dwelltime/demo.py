@@ -2,9 +2,10 @@
 
 It grows with the project.  Today: simulate a hybrid organisation (200 people, 60
 days, every attack scenario a hybrid organisation can suffer), ingest all of its logs
-into a fresh workspace, show that a second ingest of a file stores nothing, and
-summarise what an analyst would look at first.  Detection, scoping and notification
-join this run as they land; ``dwelltime eval`` then scores it against the ground truth.
+into a fresh workspace, show that a second ingest of a file stores nothing, run the
+detection catalogue and the risk-based correlation, score the incidents against the
+ground truth (``dwelltime eval``), and summarise what an analyst would look at first.
+Scoping and notification join this run as they land.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from dwelltime.detect.pipeline import detect
+from dwelltime.detect.registry import all_detections
 from dwelltime.enrich import Enricher
+from dwelltime.evaluate import evaluate, render
 from dwelltime.ingest import FileSummary, IngestOptions, ingest
 from dwelltime.simulate.run import simulate
 from dwelltime.simulate.scenarios import SCENARIOS
@@ -87,6 +91,26 @@ def run_demo(console: Console, workdir: Path | None = None, users: int = DEMO_US
     ).fetchall():
         table.add_row(Text(net), Text(country), f"{count:,}", f"{people:,}")
     console.print(table)
+
+    result_detect = detect(ws)
+    console.print(
+        Text(
+            f"detection: {result_detect.alerts.num_rows:,} alerts from {len(all_detections())} detections, "
+            f"{len(result_detect.incidents):,} incidents"
+        )
+    )
+    incidents = Table(title="incidents (risk-based: alerts add risk to their entity)", title_justify="left")
+    for name in ("opened (UTC)", "entity", "severity", "detections"):
+        incidents.add_column(name)
+    for incident in result_detect.incidents[:15]:
+        incidents.add_row(
+            Text(incident.opened_at.isoformat()),
+            Text(incident.entity),
+            Text(incident.severity),
+            Text(", ".join(incident.detections)),
+        )
+    console.print(incidents)
+    render(evaluate(result.truth_path, ws.root), console)
 
     truth = orjson.loads((base / "sim" / "truth.json").read_bytes())
     planted = Table(title="ground truth: the attacks hidden in these logs", title_justify="left")
