@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import orjson
 import pyarrow as pa
 
+from dwelltime.detect.identity import build_identities, resolve_events_view
 from dwelltime.detect.registry import all_detections
 from dwelltime.detect.runner import run_detections, save_alerts
-from dwelltime.incidents.correlate import Incident, aliases_from_principals, correlate
+from dwelltime.incidents.correlate import Incident, correlate
 from dwelltime.store.engine import connect
 from dwelltime.workspace import Workspace
 
@@ -22,9 +23,11 @@ class DetectResult:
 
 def detect(workspace: Workspace) -> DetectResult:
     con = connect(workspace)
+    con.execute("ALTER VIEW events RENAME TO events_raw")
+    identities = build_identities(con, workspace.root / "identities.csv")
+    resolve_events_view(con, identities)
     alerts = run_detections(con, all_detections())
-    principals = [row[0] for row in con.execute("SELECT DISTINCT user FROM events WHERE user LIKE '%@%'").fetchall()]
-    incidents, membership = correlate(alerts, aliases_from_principals(principals))
+    incidents, membership = correlate(alerts, identities)
     ids = pa.array([membership.get(a) for a in alerts.column("id").to_pylist()], pa.string())
     alerts = alerts.set_column(alerts.schema.get_field_index("incident_id"), "incident_id", ids)
     save_alerts(workspace, alerts)

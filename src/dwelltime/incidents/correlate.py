@@ -8,8 +8,8 @@ time of the alert that crossed it — the moment a live deployment would have pa
 someone.  Later alerts for the entity join the open incident until it has been quiet
 for ``close_after``.
 
-Identities: an on-prem login name (``t.yamada``) is folded into the principal whose
-local part it is (``t.yamada@agency.go.jp``) when exactly one principal has it.
+Identities: alerts on an on-prem login name are folded into the person's principal
+using the mapping of :mod:`dwelltime.detect.identity`.
 """
 
 from __future__ import annotations
@@ -64,15 +64,6 @@ class Incident:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-def aliases_from_principals(principals: list[str]) -> dict[str, str]:
-    """login name -> principal, where exactly one principal has that local part."""
-    by_local: dict[str, list[str]] = {}
-    for principal in principals:
-        if "@" in principal:
-            by_local.setdefault(principal.split("@", 1)[0], []).append(principal)
-    return {local: found[0] for local, found in by_local.items() if len(found) == 1}
 
 
 def correlate(alerts: pa.Table, aliases: dict[str, str] | None = None) -> tuple[list[Incident], dict[str, str]]:
