@@ -41,6 +41,14 @@ WorkspaceOpt = Annotated[
 ]
 
 
+def _existing_workspace(workspace: Path | None) -> Workspace:
+    """The workspace to read, or a clear error when there is none."""
+    try:
+        return Workspace.open(workspace, create=False)
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     err_console.print(Text(f"error: {message}", style="bold red"))
     return typer.Exit(code)
@@ -178,10 +186,7 @@ def status_command(workspace: WorkspaceOpt = None, as_json: Annotated[bool, type
     """What the workspace holds: events per format and class, time range, quarantine, files ingested."""
     from dwelltime.store.engine import connect
 
-    try:
-        ws = Workspace.open(workspace, create=False)
-    except DwelltimeError as exc:
-        raise _fail(str(exc)) from exc
+    ws = _existing_workspace(workspace)
     con = connect(ws)
     rows = con.execute(
         "SELECT source_format, event_class, count(*) AS n, min(time) AS first, max(time) AS last "
@@ -216,10 +221,7 @@ def quarantine_command(
     """Show quarantined records: file, line, reason."""
     from dwelltime.store.engine import connect
 
-    try:
-        ws = Workspace.open(workspace, create=False)
-    except DwelltimeError as exc:
-        raise _fail(str(exc)) from exc
+    ws = _existing_workspace(workspace)
     con = connect(ws)
     rows = con.execute(
         "SELECT source_file, source_line, source_format, reason, left(raw, 200) FROM quarantine "
@@ -344,10 +346,7 @@ def alerts_command(
     """Alerts from the last 'dwelltime detect' run."""
     from dwelltime.detect.runner import load_alerts
 
-    try:
-        ws = Workspace.open(workspace, create=False)
-    except DwelltimeError as exc:
-        raise _fail(str(exc)) from exc
+    ws = _existing_workspace(workspace)
     rows = load_alerts(ws).to_pylist()
     if format == "json":
         keys = (
@@ -387,10 +386,7 @@ def incidents_command(
     format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
 ) -> None:
     """Incidents from the last 'dwelltime detect' run."""
-    try:
-        ws = Workspace.open(workspace, create=False)
-    except DwelltimeError as exc:
-        raise _fail(str(exc)) from exc
+    ws = _existing_workspace(workspace)
     path = ws.root / "incidents.json"
     incidents = orjson.loads(path.read_bytes()) if path.exists() else []
     if format == "json":
