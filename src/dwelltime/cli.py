@@ -395,6 +395,43 @@ def incidents_command(
     _incident_table(incidents)
 
 
+@app.command("show")
+def show_command(
+    incident: Annotated[str, typer.Argument(help="Incident id (see 'dwelltime incidents').")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """One incident: what, who, when, and the timeline of its alerts with their explanations."""
+    from dwelltime.detect.runner import load_alerts
+
+    ws = _existing_workspace(workspace)
+    path = ws.root / "incidents.json"
+    incidents = orjson.loads(path.read_bytes()) if path.exists() else []
+    found = next((i for i in incidents if i.get("id") == incident), None)
+    if found is None:
+        raise _fail(f"no incident {incident!r} in {ws.root} (run 'dwelltime detect' first)")
+    console.rule(Text(f"{found['id']}  {found['entity']}  severity {found['severity']}"))
+    console.print(
+        Text(
+            f"opened {found['opened_at']} (first evidence {found['first_event_at']}, last "
+            f"{found['last_event_at']}); risk score {found['score']}; ATT&CK "
+            f"{', '.join(found['techniques'])}; source addresses {', '.join(found['src_ips']) or '-'}"
+        )
+    )
+    alerts = [a for a in load_alerts(ws).to_pylist() if a["incident_id"] == incident]
+    table = Table(
+        "time (UTC)", "detection", "severity", "explanation", "events", title="timeline", title_justify="left"
+    )
+    for alert in sorted(alerts, key=lambda a: a["time"]):
+        table.add_row(
+            Text(alert["time"].isoformat()),
+            Text(alert["detection"]),
+            Text(alert["severity"]),
+            Text(alert["explanation"]),
+            f"{len(alert['event_uids']):,}",
+        )
+    console.print(table)
+
+
 @app.command("simulate")
 def simulate_command(
     out: Annotated[Path | None, typer.Option("--out", help="Directory for logs/, mailboxes/ and truth.json.")] = None,

@@ -61,5 +61,15 @@ def test_detect_writes_alerts_and_incidents_in_the_contract_shape(tmp_path: Path
         assert set(alert) >= ALERT_FIELDS
         assert alert["incident_id"] is None or alert["incident_id"] in ids
         assert alert["event_uids"] and alert["explanation"]
+    if incidents:
+        shown = cli("show", incidents[0]["id"], "--workspace", str(ws))
+        assert incidents[0]["id"] in shown and "timeline" in shown
+    missing = subprocess.run(
+        [sys.executable, "-m", "dwelltime.cli", "show", "INC-nope", "--workspace", str(ws)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 2 and "no incident" in missing.stderr
     report = json.loads(cli("eval", str(sim / "truth.json"), "--workspace", str(ws), "--json"))
     assert {"summary", "attacks", "false_incidents"} <= set(report)
