@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from dwelltime.errors import ConfigError
-from dwelltime.simulate.activity import Activity, MessageRef, Network
+from dwelltime.simulate.activity import Activity, Client, MailboxRead, MessageRef, Network
 from dwelltime.simulate.model import Org, User
 from dwelltime.simulate.scenarios._networks import Prefix
 
@@ -295,3 +295,30 @@ def network_for(ip: str, prefixes: Sequence[Prefix]) -> Network:
 def within(activities: list[Activity], end: datetime) -> list[Activity]:
     """Activities before the end of the simulated period, time-sorted (stable)."""
     return sorted((a for a in activities if a.time < end), key=lambda a: a.time)
+
+
+def cloud_read(
+    scenario: str,
+    upn: str,
+    net: Network,
+    client: Client,
+    session: str,
+    t: datetime,
+    access: str,
+    messages: Sequence[MessageRef],
+    folders: list[str],
+    duration_s: int = 0,
+) -> MailboxRead:
+    """One attacker access to a cloud mailbox (Bind of ``messages``, or Sync of ``folders``)."""
+    return MailboxRead(
+        t,
+        upn,
+        net,
+        scenario,
+        client=client,
+        session_id=session,
+        access_type=access,
+        messages=list(messages),
+        folders=folders,
+        duration_s=duration_s,
+    )

@@ -25,6 +25,7 @@ from dwelltime.simulate.scenarios._common import (
     CorpusView,
     at_local,
     attack_start_day,
+    cloud_read,
     crawl_order,
     find_user,
     folder_messages,
@@ -173,15 +174,4 @@ def _read(
     messages: list[MessageRef],
     folders: list[str],
 ) -> MailboxRead:
-    return MailboxRead(
-        t,
-        upn,
-        net,
-        NAME,
-        client=client,
-        session_id=session,
-        access_type=access,
-        messages=list(messages),
-        folders=folders,
-        duration_s=1 + len(messages) // 20,
-    )
+    return cloud_read(NAME, upn, net, client, session, t, access, messages, folders, 1 + len(messages) // 20)

@@ -22,6 +22,7 @@ from dwelltime.simulate.scenarios._common import (
     CorpusView,
     at_local,
     attack_start_day,
+    cloud_read,
     find_user,
     folder_messages,
     network_for,
@@ -159,14 +160,4 @@ def _read(
     messages: list[MessageRef],
     folders: list[str],
 ) -> MailboxRead:
-    return MailboxRead(
-        t,
-        upn,
-        net,
-        NAME,
-        client=client,
-        session_id=session,
-        access_type=access,
-        messages=list(messages),
-        folders=folders,
-    )
+    return cloud_read(NAME, upn, net, client, session, t, access, messages, folders)
