@@ -43,6 +43,7 @@ class Incident:
     techniques: list[str] = field(default_factory=list)
     src_ips: list[str] = field(default_factory=list)
     alert_ids: list[str] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)  # incidents sharing an attacker address
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class Incident:
             "src_ips": self.src_ips,
             "alert_count": len(self.alert_ids),
             "alert_ids": self.alert_ids,
+            "related": self.related,
         }
 
 
@@ -105,7 +107,27 @@ def correlate(alerts: pa.Table, aliases: dict[str, str] | None = None) -> tuple[
                     membership[member["id"]] = current.id
                 incidents.append(current)
     incidents.sort(key=lambda i: (i.opened_at, i.id))
+    link_by_address(incidents)
     return incidents, membership
+
+
+#: An address shared by more incidents than this is infrastructure (a proxy, a NAT), not one actor.
+MAX_LINKED_PER_ADDRESS = 5
+
+
+def link_by_address(incidents: list[Incident]) -> None:
+    """Mark incidents of different entities that share a source address as related (one actor, several victims)."""
+    by_address: dict[str, list[Incident]] = {}
+    for incident in incidents:
+        for address in incident.src_ips:
+            by_address.setdefault(address, []).append(incident)
+    for sharing in by_address.values():
+        if not 2 <= len(sharing) <= MAX_LINKED_PER_ADDRESS:
+            continue
+        for incident in sharing:
+            for other in sharing:
+                if other.entity != incident.entity and other.id not in incident.related:
+                    incident.related.append(other.id)
 
 
 def _risk(window: deque[dict[str, Any]]) -> int:
