@@ -11,6 +11,10 @@ joins on earlier times, so none looks ahead.
 
 from __future__ import annotations
 
+from typing import Any
+
+from dwelltime.detect.cases import ev
+
 #: Days of a mail host's Zeek history before it can raise a "new destination" or volume alert.
 LEARNING_DAYS = 4
 
@@ -65,3 +69,26 @@ MAIL_HOSTS = """
     JOIN (SELECT host, MIN(time) AS first_seen FROM ext GROUP BY host) s ON s.host = m.host
     GROUP BY m.host
 """
+
+#: The mail gateway's address in the test cases.
+GATEWAY = "10.10.2.10"
+
+
+def zeek_conn(
+    time: str, dst: str, port: int, service: str, up: int = 600, down: int = 900, uid: str | None = None
+) -> dict[str, Any]:
+    """A test case's Zeek connection from the gateway ``GATEWAY`` (up = bytes to the destination)."""
+    return ev(
+        time,
+        event_class="network",
+        action="connect",
+        source_format="zeek",
+        src_ip=GATEWAY,
+        dst_ip=dst,
+        dst_port=port,
+        protocol=service,
+        bytes_in=up,
+        bytes_out=down,
+        session_id=uid,
+        params={"service": service, "local_resp": "false"},
+    )

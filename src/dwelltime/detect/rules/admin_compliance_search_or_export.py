@@ -12,16 +12,12 @@ from __future__ import annotations
 
 from dwelltime.detect.base import Case, Detection
 from dwelltime.detect.cases import ev
+from dwelltime.detect.rules._admin import MAILBOXES
 
-_QUERY = """
+_QUERY = f"""
 WITH ops AS (
     SELECT event_uid, time, user, src_ip, src_net_class, src_as_org, action, operation, target, mailbox,
-        CASE
-            WHEN action = 'mailbox_export' THEN 1
-            WHEN lower(coalesce(params['ExchangeLocation'], '')) IN ('all', '"all"') THEN 1000
-            WHEN coalesce(params['ExchangeLocation'], '') <> ''
-                THEN length(params['ExchangeLocation']) - length(replace(params['ExchangeLocation'], ',', '')) + 1
-            ELSE 0 END AS mailboxes,
+        {MAILBOXES} AS mailboxes,
         action = 'mailbox_export' OR lower(coalesce(params['Export'], '')) = 'true'
             OR operation IN ('SearchExported', 'SearchExportDownloaded') AS exports,
         action = 'mailbox_export' AND mailbox IS NOT NULL AND mailbox <> user AS others

@@ -18,7 +18,15 @@ from typing import Any
 
 from dwelltime.detect.base import Case, Detection
 from dwelltime.detect.cases import ev
-from dwelltime.detect.rules._mailhosts import EXTERNAL_CONNS, LEARNING_DAYS, MAIL_HOSTS, RELAY_NAMES, ROUTINE_PORTS
+from dwelltime.detect.rules._mailhosts import (
+    EXTERNAL_CONNS,
+    GATEWAY,
+    LEARNING_DAYS,
+    MAIL_HOSTS,
+    RELAY_NAMES,
+    ROUTINE_PORTS,
+    zeek_conn,
+)
 
 #: Connections to the new destination, and the time they must span, before it is a beacon.
 MIN_CONNECTIONS = 4
@@ -125,26 +133,7 @@ LEFT JOIN peers p ON p.host = a.host AND p.dnet = a.dnet
 LEFT JOIN names n ON n.host = a.host AND n.dnet = a.dnet
 """
 
-_GW = "10.10.2.10"
-
-
-def _conn(
-    time: str, dst: str, port: int, service: str, up: int = 600, down: int = 900, uid: str | None = None
-) -> dict[str, Any]:
-    return ev(
-        time,
-        event_class="network",
-        action="connect",
-        source_format="zeek",
-        src_ip=_GW,
-        dst_ip=dst,
-        dst_port=port,
-        protocol=service,
-        bytes_in=up,
-        bytes_out=down,
-        session_id=uid,
-        params={"service": service, "local_resp": "false"},
-    )
+_GW = GATEWAY
 
 
 def _tls(time: str, dst: str, name: str, uid: str) -> dict[str, Any]:
@@ -167,10 +156,10 @@ def _routine(day: int) -> tuple[dict[str, Any], ...]:
     d = f"2024-04-{day:02d}"
     uid = f"Cvendor{day}"
     return (
-        _conn(f"{d}T01:00:00Z", "203.0.113.25", 25, "smtp", up=48_000),
-        _conn(f"{d}T01:00:01Z", "8.8.8.8", 53, "dns", up=60, down=200),
-        _conn(f"{d}T01:10:00Z", "133.243.238.163", 123, "ntp", up=48, down=48),
-        _conn(f"{d}T02:00:00Z", "198.51.100.40", 443, "ssl", uid=uid),
+        zeek_conn(f"{d}T01:00:00Z", "203.0.113.25", 25, "smtp", up=48_000),
+        zeek_conn(f"{d}T01:00:01Z", "8.8.8.8", 53, "dns", up=60, down=200),
+        zeek_conn(f"{d}T01:10:00Z", "133.243.238.163", 123, "ntp", up=48, down=48),
+        zeek_conn(f"{d}T02:00:00Z", "198.51.100.40", 443, "ssl", uid=uid),
         _tls(f"{d}T02:00:00Z", "198.51.100.40", "av-update.mailsec.example.com", uid),
     )
 
@@ -182,7 +171,7 @@ def _beacons(start_hour: int, count: int, every_minutes: int, dst: str = "45.76.
     out = []
     for i in range(count):
         minutes = start_hour * 60 + i * every_minutes
-        out.append(_conn(f"2024-04-10T{minutes // 60:02d}:{minutes % 60:02d}:00Z", dst, 443, "ssl"))
+        out.append(zeek_conn(f"2024-04-10T{minutes // 60:02d}:{minutes % 60:02d}:00Z", dst, 443, "ssl"))
     return tuple(out)
 
 
@@ -212,8 +201,8 @@ DETECTION = Detection(
             "a new partner MX on port 25 and a new DNS resolver",
             (
                 *_BASE,
-                *(_conn(f"2024-04-10T0{h}:00:00Z", "192.0.2.77", 25, "smtp", up=30_000) for h in range(1, 7)),
-                *(_conn(f"2024-04-10T0{h}:00:00Z", "1.1.1.1", 53, "dns", up=60) for h in range(1, 7)),
+                *(zeek_conn(f"2024-04-10T0{h}:00:00Z", "192.0.2.77", 25, "smtp", up=30_000) for h in range(1, 7)),
+                *(zeek_conn(f"2024-04-10T0{h}:00:00Z", "1.1.1.1", 53, "dns", up=60) for h in range(1, 7)),
             ),
             0,
         ),
@@ -225,7 +214,7 @@ DETECTION = Detection(
                     e
                     for h in range(1, 7)
                     for e in (
-                        _conn(f"2024-04-10T0{h}:00:00Z", "192.0.2.140", 443, "ssl", uid=f"Cnew{h}"),
+                        zeek_conn(f"2024-04-10T0{h}:00:00Z", "192.0.2.140", 443, "ssl", uid=f"Cnew{h}"),
                         _tls(f"2024-04-10T0{h}:00:00Z", "192.0.2.140", "av-update.mailsec.example.com", f"Cnew{h}"),
                     )
                 ),
@@ -235,7 +224,7 @@ DETECTION = Detection(
         Case("a single contact is not a beacon", (*_BASE, *_beacons(3, 1, 60)), 0),
         Case(
             "beacons inside the host's learning period",
-            (*_BASE[:15], *(_conn(f"2024-04-04T0{h}:00:00Z", "45.76.10.20", 443, "ssl") for h in range(1, 7))),
+            (*_BASE[:15], *(zeek_conn(f"2024-04-04T0{h}:00:00Z", "45.76.10.20", 443, "ssl") for h in range(1, 7))),
             0,
         ),
     ),

@@ -15,8 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from dwelltime.detect.base import Case, Detection
-from dwelltime.detect.cases import ev
-from dwelltime.detect.rules._mailhosts import EXTERNAL_CONNS, LEARNING_DAYS, MAIL_HOSTS, RELAY_NAMES
+from dwelltime.detect.rules._mailhosts import EXTERNAL_CONNS, GATEWAY, LEARNING_DAYS, MAIL_HOSTS, RELAY_NAMES, zeek_conn
 
 #: Bytes the day's upload to one destination must exceed, whatever the baseline.
 FLOOR_BYTES = 5_000_000
@@ -112,33 +111,17 @@ LEFT JOIN known k ON k.event_uid = c.event_uid
 LEFT JOIN names n ON n.event_uid = c.event_uid
 """
 
-_GW = "10.10.2.10"
-
-
-def _conn(time: str, dst: str, port: int, service: str, up: int, down: int = 900) -> dict[str, Any]:
-    return ev(
-        time,
-        event_class="network",
-        action="connect",
-        source_format="zeek",
-        src_ip=_GW,
-        dst_ip=dst,
-        dst_port=port,
-        protocol=service,
-        bytes_in=up,
-        bytes_out=down,
-        params={"service": service},
-    )
+_GW = GATEWAY
 
 
 def _routine(day: int) -> tuple[dict[str, Any], ...]:
     """A day of a gateway: mail to partner MX (big uploads, port 25), DNS, vendor checks, one big download."""
     d = f"2024-04-{day:02d}"
     return (
-        _conn(f"{d}T01:00:00Z", "203.0.113.25", 25, "smtp", up=9_000_000),
-        _conn(f"{d}T01:00:01Z", "8.8.8.8", 53, "dns", up=60, down=200),
-        *(_conn(f"{d}T{h:02d}:30:00Z", "198.51.100.40", 443, "ssl", up=4_000) for h in range(0, 24, 2)),
-        _conn(f"{d}T03:00:00Z", "198.51.100.41", 443, "ssl", up=3_000, down=38_000_000),
+        zeek_conn(f"{d}T01:00:00Z", "203.0.113.25", 25, "smtp", up=9_000_000),
+        zeek_conn(f"{d}T01:00:01Z", "8.8.8.8", 53, "dns", up=60, down=200),
+        *(zeek_conn(f"{d}T{h:02d}:30:00Z", "198.51.100.40", 443, "ssl", up=4_000) for h in range(0, 24, 2)),
+        zeek_conn(f"{d}T03:00:00Z", "198.51.100.41", 443, "ssl", up=3_000, down=38_000_000),
     )
 
 
@@ -163,14 +146,14 @@ DETECTION = Detection(
     positives=(
         Case(
             "48 MB pushed to an outside server over TLS",
-            (*_BASE, _conn("2024-04-10T05:00:00Z", "45.76.10.20", 443, "ssl", up=48_000_000, down=20_000)),
+            (*_BASE, zeek_conn("2024-04-10T05:00:00Z", "45.76.10.20", 443, "ssl", up=48_000_000, down=20_000)),
             1,
         ),
         Case(
             "the same upload split into connections alerts once, when the day's sum crosses",
             (
                 *_BASE,
-                *(_conn(f"2024-04-10T05:0{i}:00Z", "45.76.10.20", 443, "ssl", up=2_000_000) for i in range(6)),
+                *(zeek_conn(f"2024-04-10T05:0{i}:00Z", "45.76.10.20", 443, "ssl", up=2_000_000) for i in range(6)),
             ),
             1,
         ),
@@ -178,17 +161,17 @@ DETECTION = Detection(
     negatives=(
         Case(
             "large outbound mail to a partner MX and a big signature download",
-            (*_BASE, *_routine(10), _conn("2024-04-10T05:00:00Z", "203.0.113.26", 25, "smtp", up=40_000_000)),
+            (*_BASE, *_routine(10), zeek_conn("2024-04-10T05:00:00Z", "203.0.113.26", 25, "smtp", up=40_000_000)),
             0,
         ),
         Case(
             "a few hundred kilobytes to a new destination",
-            (*_BASE, _conn("2024-04-10T05:00:00Z", "45.76.10.20", 443, "ssl", up=400_000)),
+            (*_BASE, zeek_conn("2024-04-10T05:00:00Z", "45.76.10.20", 443, "ssl", up=400_000)),
             0,
         ),
         Case(
             "a big upload inside the learning period",
-            (*_BASE[:30], _conn("2024-04-02T05:00:00Z", "45.76.10.20", 443, "ssl", up=48_000_000)),
+            (*_BASE[:30], zeek_conn("2024-04-02T05:00:00Z", "45.76.10.20", 443, "ssl", up=48_000_000)),
             0,
         ),
     ),
