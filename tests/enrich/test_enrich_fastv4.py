@@ -252,3 +252,27 @@ def test_location_table_unwritable_cache_still_builds(mmdb: MakeMmdb, tmp_path: 
     table = location_table(path, blocker / "sub")  # a file where the directory should be
     ips = _probe_points()
     assert _table_answer(table, ips) == _reader_answer(path, ips)
+
+
+def test_cached_bundled_arrays_equal_a_fresh_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-machine cache of the IPv4 arrays loads back exactly what a build produces,
+    and a cache file that does not match (truncated) is rebuilt rather than trusted."""
+    from dwelltime.enrich import fastv4
+    from dwelltime.enrich.geoip import BundledResolver
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    resolver = BundledResolver()
+    built = fastv4._build(resolver)
+    assert built is not None
+    key = fastv4._cache_key()
+    assert key is not None
+    fastv4._save_cached(key, built)
+    loaded = fastv4._load_cached(key)
+    assert loaded is not None
+    for name in fastv4._CACHED_ARRAYS:
+        assert np.array_equal(getattr(loaded, name), getattr(built, name)), name
+    assert loaded.codes == built.codes
+    assert loaded.orgs == built.orgs
+    cached = tmp_path / "dwelltime" / key
+    cached.write_bytes(cached.read_bytes()[:1000])
+    assert fastv4._load_cached(key) is None

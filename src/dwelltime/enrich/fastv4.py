@@ -21,9 +21,14 @@ formats) and returns None when they do not hold, which falls back to the per-add
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
+import os
+import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +38,7 @@ import pyarrow.compute as pc
 
 from dwelltime.enrich.geoip import BundledResolver, _city_db_path, _country_code, _str
 from dwelltime.enrich.ipaddr import _RANGES
-from dwelltime.enrich.mmdbtable import LocationTable, location_table
+from dwelltime.enrich.mmdbtable import LocationTable, _pack_strings, _unpack_strings, cache_dir, location_table
 from dwelltime.enrich.netclass import NET_CLASSES, NetClassifier, asn_for_org
 
 __all__ = ["IPV4_CANONICAL", "BundledV4", "V4Classes", "bundled_v4", "ipv4_ints"]
@@ -106,11 +111,120 @@ _STATE: dict[str, BundledV4 | None] = {}
 
 
 def bundled_v4(resolver: BundledResolver) -> BundledV4 | None:
-    """The arrays for the bundled data (built on first use, once per process); None if unusable."""
+    """The arrays for the bundled data (loaded on first use, once per process); None if unusable.
+
+    Building them from geoip2fast's lists takes ~2 s (unpickling its tables, flattening and
+    checking millions of entries), paid by every ingest process; so the result is cached per
+    machine beside the City table (:func:`dwelltime.enrich.mmdbtable.cache_dir`), keyed by the
+    data files it derives from, and a later process loads it in a few tens of milliseconds.
+    """
     with _LOCK:
         if "v4" not in _STATE:
-            _STATE["v4"] = _build(resolver)
+            key = _cache_key()
+            data = _load_cached(key) if key is not None else None
+            if data is None:
+                data = _build(resolver)
+                if data is not None and key is not None:
+                    _save_cached(key, data)
+            _STATE["v4"] = data
         return _STATE["v4"]
+
+
+# --- per-machine cache ---------------------------------------------------------------------
+
+#: Bumped whenever the cached layout or the meaning of its arrays changes.
+_CACHE_FORMAT = 1
+_CACHED_ARRAYS = (
+    "net_first",
+    "net_last",
+    "net_country",
+    "net_private",
+    "asn_first",
+    "asn_last",
+    "asn_name",
+    "org_asn",
+    "org_has_asn",
+    "city_country",
+)
+
+
+def _cache_key() -> str | None:
+    """A name that changes whenever an input of :func:`_build` does (data files or curated lists)."""
+    from importlib import resources
+
+    from dwelltime.enrich import geoip, netclass
+
+    try:
+        g2f = Path(str(resources.files("geoip2fast").joinpath(geoip._GEOIP2FAST_FILE)))
+        inputs = [g2f, _city_db_path(), *sorted(Path(str(netclass._data_path("x"))).parent.glob("net_*.csv"))]
+        digest = hashlib.sha256(str(_CACHE_FORMAT).encode())
+        for path in inputs:
+            stat = path.stat()
+            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    except OSError:
+        return None
+    return f"bundled-v4-{digest.hexdigest()[:24]}.npz"
+
+
+def _load_cached(key: str) -> BundledV4 | None:
+    path = cache_dir() / key
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {name: z[name] for name in _CACHED_ARRAYS}
+            codes = _unpack_strings(z["codes_blob"], z["codes_off"])
+            org_names = _unpack_strings(z["orgs_blob"], z["orgs_off"])
+            org_known = z["orgs_known"].astype(np.bool_, copy=False)
+    except (OSError, KeyError, ValueError, UnicodeDecodeError, EOFError, zipfile.BadZipFile):
+        return None
+    if len(org_names) != len(org_known) or len(arrays["org_asn"]) != len(org_names):
+        return None
+    city = location_table(_city_db_path())
+    if len(arrays["city_country"]) != len(city.country):
+        return None
+    orgs = [name if known else None for name, known in zip(org_names, org_known, strict=True)]
+    return BundledV4(
+        net_first=arrays["net_first"].astype(np.uint32, copy=False),
+        net_last=arrays["net_last"].astype(np.uint32, copy=False),
+        net_country=arrays["net_country"].astype(np.int32, copy=False),
+        net_private=arrays["net_private"].astype(np.bool_, copy=False),
+        asn_first=arrays["asn_first"].astype(np.uint32, copy=False),
+        asn_last=arrays["asn_last"].astype(np.uint32, copy=False),
+        asn_name=arrays["asn_name"].astype(np.int32, copy=False),
+        codes=codes,
+        orgs=orgs,
+        org_asn=arrays["org_asn"].astype(np.int64, copy=False),
+        org_has_asn=arrays["org_has_asn"].astype(np.bool_, copy=False),
+        city=city,
+        city_country=arrays["city_country"].astype(np.int32, copy=False),
+    )
+
+
+def _save_cached(key: str, data: BundledV4) -> None:
+    directory = cache_dir()
+    codes_blob, codes_off = _pack_strings(data.codes)
+    orgs_blob, orgs_off = _pack_strings([o or "" for o in data.orgs])
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("bundled-v4-*.npz"):
+            stale.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=key, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(
+                    handle,
+                    codes_blob=codes_blob,
+                    codes_off=codes_off,
+                    orgs_blob=orgs_blob,
+                    orgs_off=orgs_off,
+                    orgs_known=np.array([o is not None for o in data.orgs], np.bool_),
+                    **{name: getattr(data, name) for name in _CACHED_ARRAYS},
+                )
+            Path(tmp).replace(directory / key)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return  # a read-only home or a full disk only costs the rebuild next time
 
 
 def _flat(chunks: list[list[Any]]) -> list[Any]:
