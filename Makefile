@@ -45,7 +45,7 @@ bench: $(STAMP)
 # Regenerate the lock from pyproject (run after changing dependencies, commit the result).
 lock:
 	rm -rf /tmp/dwelltime-lock && $(PYTHON) -m venv /tmp/dwelltime-lock
-	/tmp/dwelltime-lock/bin/pip install --quiet --disable-pip-version-check '.[dev]'
+	/tmp/dwelltime-lock/bin/pip install --quiet --disable-pip-version-check '.[dev,scope,notify]'
 	/tmp/dwelltime-lock/bin/pip freeze --exclude-editable | grep -v '^dwelltime' > requirements.lock
 
 clean:
