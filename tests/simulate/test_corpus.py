@@ -370,3 +370,22 @@ def test_onprem_message_ids_use_the_mail_host(tmp_path: Path) -> None:
     sent = corpus.mailbox(upn).messages_in("Sent Items", datetime(2030, 1, 1, tzinfo=UTC))
     assert sent
     assert all(r.message_id.endswith("@imap1.example.go.jp>") for r in sent)
+
+
+def test_pii_truth_file_lists_every_message_with_its_planted_values(tmp_path: Path) -> None:
+    import gzip
+
+    import orjson
+
+    truth = tmp_path / "pii_truth.jsonl.gz"
+    corpus = build_corpus(hand_org("hybrid"), START, 3, 4, tmp_path / "mb", history_days=20, pii_truth=truth)
+    lines = [orjson.loads(line) for line in gzip.decompress(truth.read_bytes()).splitlines()]
+    assert len(lines) == corpus.message_count()
+    for row in lines[:200]:
+        assert row["lang"] in ("ja", "en")
+        assert row["pii"] == corpus.pii_truth(row["message_id"])
+        assert [tuple(v) for v in row["values"]] == corpus.pii_values(row["message_id"])
+    # no time stamp in the gzip header: the same seed gives the same bytes
+    again = tmp_path / "again.jsonl.gz"
+    build_corpus(hand_org("hybrid"), START, 3, 4, tmp_path / "mb2", history_days=20, pii_truth=again)
+    assert again.read_bytes() == truth.read_bytes()

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import gzip
 import hashlib
 import heapq
 import math
@@ -54,7 +55,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from dwelltime.simulate import pii, textgen
 from dwelltime.simulate.activity import MessageRef
@@ -633,6 +637,7 @@ def build_corpus(
     history_days: int = 420,
     history_density: float = 0.4,
     archive_after_days: int = 60,
+    pii_truth: Path | str | None = None,
 ) -> Corpus:
     """Write the mailboxes of every user of ``org`` under ``out_dir`` and index them.
 
@@ -640,13 +645,69 @@ def build_corpus(
     during the period, on average (people vary: managers more, service accounts little).
     ``history_days`` of older mail before ``start`` at ``history_density`` entries per
     working day, most of it in ``Archive/<year>`` folders.
+
+    ``pii_truth``: also write the personal data planted in every message to this file
+    (see :class:`PiiTruthWriter`), so that personal-data detection can be measured.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     c = Corpus(org, out, seed)
     b = _Builder(c, org, start, days, seed, density, history_days, history_density, archive_after_days)
-    b.run()
+    if pii_truth is None:
+        b.run()
+        return c
+    with PiiTruthWriter(Path(pii_truth)) as sink:
+        b.pii_sink = sink
+        b.run()
     return c
+
+
+class PiiTruthWriter:
+    """The personal-data truth of a corpus, one JSON line per message, gzip-compressed.
+
+    Written as messages are emitted (the planted values are at hand then; regenerating them
+    later with :meth:`Corpus.pii_values` would compose every message a second time).  Each
+    line: ``message_id``, ``lang`` ("ja"/"en"), ``kind``, ``pii`` (distinct values per
+    category of :data:`pii.CATEGORIES`, all present) and ``values`` (the sorted
+    ``[category, value]`` pairs; value forms as :mod:`dwelltime.simulate.pii` describes).
+    Lines follow the order messages were written (their Date order).  The gzip header
+    carries no time stamp or name, so the same seed gives the same bytes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._raw: BinaryIO = path.open("wb")
+        self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=1)
+        self._buf: list[bytes] = []
+
+    def add(self, message_id: str, lang: str, kind: str, log: pii.PiiLog) -> None:
+        counts = log.counts()
+        line = {
+            "message_id": message_id,
+            "lang": lang,
+            "kind": kind,
+            "pii": {cat: counts[i] for i, cat in enumerate(CATEGORIES)},
+            "values": log.items(),
+        }
+        self._buf.append(orjson.dumps(line))
+        if len(self._buf) >= 4096:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buf:
+            self._gz.write(b"\n".join(self._buf) + b"\n")
+            self._buf.clear()
+
+    def close(self) -> None:
+        self._flush()
+        self._gz.close()
+        self._raw.close()
+
+    def __enter__(self) -> PiiTruthWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _Builder:
@@ -671,6 +732,7 @@ class _Builder:
         self.tz = ZoneInfo(org.timezone)
         self.salt = _rng(seed, "msgid").getrandbits(64)
         self.paths: dict[tuple[int, int], Path] = {}
+        self.pii_sink: PiiTruthWriter | None = None
         self._setup_people()
 
     # --- who is who -----------------------------------------------------------------
@@ -1002,6 +1064,8 @@ class _Builder:
         c._subject.append(content.subject)
         counts = content.pii.counts()
         c._pii.extend(counts)
+        if self.pii_sink is not None:
+            self.pii_sink.add(mid, "ja" if plan.lang == 0 else "en", KIND_NAMES[plan.kind], content.pii)
         data = self._render(msg, plan, content, rng, mid)
         c._size.append(len(data))
         record = b"".join((b"From ", c._people[plan.sender].email.encode("ascii"), b" ", _asctime(plan.t), data, b"\n"))

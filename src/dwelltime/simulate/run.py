@@ -33,6 +33,8 @@ from dwelltime.simulate.writers import RecordRef, WriterSet
 ORG_KINDS = ("cloud", "onprem", "hybrid")
 #: A fixed default start keeps runs reproducible without the caller choosing a date.
 DEFAULT_START = date(2024, 4, 1)
+#: Personal data planted in every message (beside truth.json): see ``corpus.PiiTruthWriter``.
+PII_TRUTH = "pii_truth.jsonl.gz"
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -72,7 +74,7 @@ def simulate(
     start: date = DEFAULT_START,
     progress: ProgressCallback | None = None,
 ) -> SimulationResult:
-    """Write logs (``out/logs``), mailboxes (``out/mailboxes``) and ``out/truth.json``."""
+    """Write logs (``out/logs``), mailboxes (``out/mailboxes``), ``out/truth.json`` and ``out/pii_truth.jsonl.gz``."""
     if kind not in ORG_KINDS:
         raise ConfigError(f"unknown organisation kind {kind!r}; choose one of {', '.join(ORG_KINDS)}")
     unknown = [name for name in scenarios if name not in SCENARIOS]
@@ -82,7 +84,7 @@ def simulate(
         raise ConfigError("simulate needs at least 10 users and 1 day")
     out.mkdir(parents=True, exist_ok=True)
     org = build_org(kind, users, seed, start, days)
-    corpus = build_corpus(org, start, days, seed, out / "mailboxes")
+    corpus = build_corpus(org, start, days, seed, out / "mailboxes", pii_truth=out / PII_TRUTH)
     benign = BenignBehaviour(org, corpus, start, days, seed)
     result = SimulationResult(out=out, truth_path=out / "truth.json", org_kind=kind, users=users, days=days)
 
