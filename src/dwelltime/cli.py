@@ -528,8 +528,28 @@ def version_command() -> None:
     console.print(__version__)
 
 
+def _register_command_groups() -> None:
+    """Commands that live beside their code (scoping, notification), imported lazily by them."""
+    from dwelltime.scope.cli import register as register_scope
+
+    register_scope(app)
+
+
+_register_command_groups()
+
+
 def main() -> None:
-    app()
+    app(args=_bare_since(sys.argv[1:]))
+
+
+def _bare_since(argv: list[str]) -> list[str]:
+    """``detect --since`` with no value means ``--since last`` (Typer options always take a value)."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--since" and "detect" in out[:i] and (i + 1 == len(out) or out[i + 1].startswith("--")):
+            out.insert(i + 1, "last")
+            break
+    return out
 
 
 if __name__ == "__main__":
