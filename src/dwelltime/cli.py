@@ -530,9 +530,11 @@ def version_command() -> None:
 
 def _register_command_groups() -> None:
     """Commands that live beside their code (scoping, notification), imported lazily by them."""
+    from dwelltime.notify.cli import register as register_notify
     from dwelltime.scope.cli import register as register_scope
 
     register_scope(app)
+    register_notify(app)
 
 
 _register_command_groups()
