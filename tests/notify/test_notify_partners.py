@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from notify_fixtures import PARTNERS_CSV
 
-from dwelltime.notify.partners import PartnerDirectoryError, default_language, load_partners, registrable_domain
+from dwelltime.scope.partners import PartnerDirectoryError, default_language, load_partners, registrable_domain
 
 HEADER = "organisation,domain,country,contact,language,domestic\n"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dwelltime.notify.labels import FINANCIAL, SPECIAL, pii_rows
-from dwelltime.notify.partners import PartnerDirectory, default_language
+from dwelltime.scope.partners import PartnerDirectory, default_language
 from dwelltime.notify.render import markdown_to_html, render_markdown
 from dwelltime.notify.text import clean, utc_day, utc_minute
 from dwelltime.scope.contract import ExposedMessage, Exposure, Party

@@ -122,7 +122,19 @@ class Summary(TypedDict):
     data_subjects: int
 
 
-class Exposure(TypedDict):
+class DayActivity(TypedDict):
+    day: str  # YYYY-MM-DD (UTC)
+    events: int  # the attacker's events that day
+    messages: int  # messages first exposed that day (confidence >= 0.5)
+
+
+class _ExposureAdditions(TypedDict, total=False):
+    """Fields a report may lack (older reports; outside producers): readers must not require them."""
+
+    activity: list[DayActivity]  # the attacker's activity per day, for charts
+
+
+class Exposure(_ExposureAdditions):
     version: int
     generated_at: str
     account: str

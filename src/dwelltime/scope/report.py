@@ -134,7 +134,7 @@ def _bar_chart(title: str, items: list[tuple[str, int]], width: int = 640) -> st
     bars = []
     for i, (label, value) in enumerate(items):
         y = 24 + i * row
-        length = int((width - 260) * value / top)
+        length = int((width - 320) * value / top)
         bars.append(
             f'<text x="0" y="{y + 14}" font-size="12">{_e(label[:38])}</text>'
             f'<rect x="250" y="{y}" width="{max(length, 1)}" height="16" fill="#b03a2e"/>'
@@ -149,6 +149,8 @@ def _bar_chart(title: str, items: list[tuple[str, int]], width: int = 640) -> st
 
 
 def _activity(exposure: Exposure) -> list[tuple[str, int]]:
+    if "activity" in exposure:
+        return [(d["day"], d["events"]) for d in exposure["activity"]]
     days: Counter[str] = Counter()
     for session in exposure["sessions"]:
         if session["verdict"] == "attacker":
@@ -182,7 +184,7 @@ def render_html(exposure: Exposure) -> str:
     )
     uncertainty = "".join(f"<li>{_e(u)}</li>" for u in exposure["uncertainty"])
     attacker = exposure["attacker"]
-    charts = _bar_chart("Attacker events per day", _activity(exposure)) + _bar_chart(
+    charts = _bar_chart("Attacker events per day (UTC)", _activity(exposure)[-60:]) + _bar_chart(
         "Exposed messages per party", [(p["organisation"], p["messages"]) for p in exposure["parties"][:25]]
     )
     return f"""<!DOCTYPE html>

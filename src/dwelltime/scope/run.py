@@ -21,12 +21,13 @@ import duckdb
 
 from dwelltime.detect.identity import build_identities
 from dwelltime.errors import ConfigError
-from dwelltime.notify.partners import PartnerDirectory, load_partners, registrable_domain
+from dwelltime.scope.partners import PartnerDirectory, load_partners, registrable_domain
 from dwelltime.scope.content import read_message_text
 from dwelltime.scope.contract import (
     EXPOSURE_VERSION,
     PII_CATEGORIES,
     Attacker,
+    DayActivity,
     ExposedMessage,
     Exposure,
     Party,
@@ -170,7 +171,20 @@ def scope(workspace: Workspace, options: ScopeOptions) -> Exposure:
             "data_subjects": subjects,
         },
         "uncertainty": uncertainty,
+        "activity": _activity(attacker_events, reported),
     }
+
+
+def _activity(events: list[Any], reported: list[ExposedMessage]) -> list[DayActivity]:
+    per_day: Counter[str] = Counter(e.time.astimezone(UTC).date().isoformat() for e in events)
+    by_uid = {e.uid: e.time for e in events}
+    first_seen: Counter[str] = Counter()
+    for message in reported:
+        times = [by_uid[u] for u in message["evidence"] if u in by_uid]
+        if times:
+            first_seen[min(times).astimezone(UTC).date().isoformat()] += 1
+    days = sorted(set(per_day) | set(first_seen))
+    return [{"day": d, "events": per_day.get(d, 0), "messages": first_seen.get(d, 0)} for d in days]
 
 
 def _history_until(events: list[Any], incident: _Incident | None, options: ScopeOptions, since: datetime) -> datetime:
@@ -381,4 +395,4 @@ def _parse(text: str) -> datetime:
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
