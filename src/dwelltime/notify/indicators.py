@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from dwelltime.notify.attack import valid_technique
-from dwelltime.scope.partners import is_domain_name
 from dwelltime.notify.text import clean, parse_time
 from dwelltime.scope.contract import Exposure, Session
+from dwelltime.scope.partners import is_domain_name
 
 
 @dataclass(frozen=True)

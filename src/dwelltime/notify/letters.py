@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from dwelltime.notify.labels import FINANCIAL, SPECIAL, pii_rows
-from dwelltime.scope.partners import PartnerDirectory, default_language
 from dwelltime.notify.render import markdown_to_html, render_markdown
 from dwelltime.notify.text import clean, utc_day, utc_minute
 from dwelltime.scope.contract import ExposedMessage, Exposure, Party
+from dwelltime.scope.partners import PartnerDirectory, default_language
 
 CERTAIN = 0.9  # the report's own threshold for "messages_certain"
 

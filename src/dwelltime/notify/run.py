@@ -19,12 +19,12 @@ from dwelltime.notify.deadlines import Deadlines, compute_deadlines
 from dwelltime.notify.indicators import Indicators, gather
 from dwelltime.notify.letters import Letter, recipient_for, render_letter
 from dwelltime.notify.misp import build_event
-from dwelltime.scope.partners import PartnerDirectory, load_partners, registrable_domain
 from dwelltime.notify.regulators import Draft, gdpr_draft, ppc_draft
 from dwelltime.notify.render import markdown_to_html, render_markdown
 from dwelltime.notify.stix import build_bundle, tlp_marking
 from dwelltime.notify.text import clean, iso, parse_time, unique_slugs
 from dwelltime.scope.contract import Exposure, Party
+from dwelltime.scope.partners import PartnerDirectory, load_partners, registrable_domain
 
 MANIFEST = "notify.json"
 

@@ -21,7 +21,6 @@ import duckdb
 
 from dwelltime.detect.identity import build_identities
 from dwelltime.errors import ConfigError
-from dwelltime.scope.partners import PartnerDirectory, load_partners, registrable_domain
 from dwelltime.scope.content import read_message_text
 from dwelltime.scope.contract import (
     EXPOSURE_VERSION,
@@ -35,6 +34,7 @@ from dwelltime.scope.contract import (
 )
 from dwelltime.scope.mailbox import load_index
 from dwelltime.scope.messages import REPORTED_CONFIDENCE, MailboxView, exposed_messages
+from dwelltime.scope.partners import PartnerDirectory, load_partners, registrable_domain
 from dwelltime.scope.sessions import Judgement, group_sessions, judge, known_networks, load_events
 from dwelltime.store.engine import connect
 from dwelltime.workspace import Workspace
