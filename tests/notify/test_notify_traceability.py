@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,56 +9,7 @@ import pytest
 from notify_fixtures import PARTNERS_CSV, exposure, hostile
 from notify_helpers import CONTACT, ORG, parse_html, run
 
-from dwelltime.notify.text import md
-
-DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}) UTC")
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-
-
-def _walk(doc: Any) -> tuple[set[int], set[str]]:
-    ints: set[int] = set()
-    strings: set[str] = set()
-    stack = [doc]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, bool):
-            continue
-        if isinstance(item, int):
-            ints.add(item)
-        elif isinstance(item, str):
-            strings.add(item)
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return ints, strings
-
-
-def untraceable(text: str, report: Any, supplied: list[str]) -> list[str]:
-    """Numbers in ``text`` not found in ``report``; ``supplied`` are the caller's own strings (our contact...)."""
-    ints, strings = _walk(json.loads(json.dumps(report)))
-    timestamps = [s for s in strings if re.match(r"\d{4}-\d{2}-\d{2}T", s)]
-    # Strings quoted verbatim from the report (account, incident id, subjects) or given by the caller.
-    quoted = sorted((s for s in strings | set(supplied) if re.search(r"\d", s) and len(s) >= 4), key=len, reverse=True)
-    for value in quoted:
-        text = text.replace(md(value), " ").replace(value, " ")
-    bad: list[str] = []
-    for match in DATETIME.finditer(text):
-        stamp = f"{match.group(1)}T{match.group(2)}"
-        if not any(t.startswith(stamp) for t in timestamps):
-            bad.append(match.group())
-    text = DATETIME.sub(" ", text)
-    for match in DATE.finditer(text):
-        if not any(t.startswith(match.group()) for t in timestamps):
-            bad.append(match.group())
-    text = DATE.sub(" ", text)
-    for match in NUMBER.finditer(text):
-        token = match.group().rstrip(",")
-        if "." in token or int(token.replace(",", "")) not in ints:
-            bad.append(token)
-    return bad
+from dwelltime.notify.trace import untraceable
 
 
 def _supplied() -> list[str]:
@@ -99,3 +48,17 @@ def test_the_letter_states_the_partys_own_counts(tmp_path: Path) -> None:
     assert "| 氏名 | 4 |" in text and "| 健康に関する情報（要配慮個人情報） | 1 |" in text
     assert "**5 名**" in text  # party["data_subjects"]
     assert "2024-04-08 17:02 UTC" in text and "2024-04-09 04:22 UTC" in text  # attacker activity
+
+
+def test_notify_refuses_to_write_a_letter_with_an_invented_number(tmp_path: Path) -> None:
+    import dataclasses
+
+    from dwelltime.errors import DwelltimeError
+    from dwelltime.notify.run import _check_traceable
+
+    report = exposure()
+    letters = run(tmp_path, report).letters
+    _check_traceable(letters, report, [CONTACT, ORG])  # the real letters pass
+    forged = dataclasses.replace(letters[0], markdown=letters[0].markdown + "\n- 9137 more messages")
+    with pytest.raises(DwelltimeError, match="9137"):
+        _check_traceable([forged], report, [CONTACT, ORG])

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dwelltime.errors import DwelltimeError
 from dwelltime.notify.deadlines import Deadlines, compute_deadlines
 from dwelltime.notify.indicators import Indicators, gather
 from dwelltime.notify.letters import Letter, recipient_for, render_letter
@@ -23,6 +24,7 @@ from dwelltime.notify.regulators import Draft, gdpr_draft, ppc_draft
 from dwelltime.notify.render import markdown_to_html, render_markdown
 from dwelltime.notify.stix import build_bundle, tlp_marking
 from dwelltime.notify.text import clean, iso, parse_time, unique_slugs
+from dwelltime.notify.trace import untraceable
 from dwelltime.scope.contract import Exposure, Party
 from dwelltime.scope.partners import PartnerDirectory, load_partners, registrable_domain
 
@@ -80,6 +82,7 @@ def notify(
         ppc_draft(exposure, deadlines, letters, incident, alerts, org_name=org, contact=contact),
         gdpr_draft(exposure, deadlines, letters, incident, alerts, org_name=org, contact=contact, now=now),
     ]
+    _check_traceable(letters, exposure, [contact or "", org])
     indicators = gather(exposure, incident, extra_domains=attacker_domains)
     result = NotifyResult(out, letters, drafts, deadlines, indicators, skipped_parties=skipped)
 
@@ -243,3 +246,14 @@ def _manifest(result: NotifyResult, now: datetime) -> dict[str, Any]:
         "skipped_parties": [{"domain": d, "reason": r} for d, r in result.skipped_parties],
         "skipped_indicators": list(result.indicators.skipped),
     }
+
+
+def _check_traceable(letters: Sequence[Letter], exposure: Exposure, supplied: list[str]) -> None:
+    """Refuse to write a letter that states a number the exposure report does not hold."""
+    for letter in letters:
+        own = [supplied[0], supplied[1], letter.recipient.organisation, letter.recipient.contact or ""]
+        found = untraceable(letter.markdown, exposure, own)
+        if found:
+            raise DwelltimeError(
+                f"letter {letter.slug} states {', '.join(found)}, which the exposure report does not hold: not written"
+            )
