@@ -46,7 +46,12 @@ def untraceable(text: str, report: Any, supplied: list[str]) -> list[str]:
     ints, strings = _walk(json.loads(json.dumps(report)))
     timestamps = [s for s in strings if re.match(r"\d{4}-\d{2}-\d{2}T", s)]
     # Strings quoted verbatim from the report (account, incident id, subjects) or given by the caller.
-    quoted = sorted((s for s in strings | set(supplied) if re.search(r"\d", s) and len(s) >= 4), key=len, reverse=True)
+    # Dates and timestamps are checked as such below, never taken out as quoted text.
+    quoted = sorted(
+        (s for s in strings | set(supplied) if re.search(r"\d", s) and len(s) >= 4 and not DATE.match(s)),
+        key=len,
+        reverse=True,
+    )
     for value in quoted:
         text = text.replace(md(value), " ").replace(value, " ")
     bad: list[str] = []
