@@ -79,3 +79,19 @@ def test_concatenated_gzip_members_are_all_read(tmp_path: Path) -> None:
     path = tmp_path / "two.gz"
     path.write_bytes(gzip.compress(b"a\nb\n") + gzip.compress(b"c\n"))
     assert _collect(path)[0] == ["a", "b", "c"]
+
+
+def test_take_lines_picks_views_without_copying(tmp_path: Path) -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from dwelltime.sources.reader import take_lines
+
+    path = tmp_path / "x.log"
+    path.write_text("short\n" + "a much longer line than twelve bytes\n" + "third line, also long enough\n")
+    block = next(iter_line_blocks(path, prefetch=False))
+    picked = take_lines(block.lines, np.array([2, 0]))
+    assert picked.to_pylist() == ["third line, also long enough", "short"]
+    assert picked.buffers()[2].address == block.lines.buffers()[2].address
+    plain = take_lines(block.lines.cast(pa.string()), np.array([1]))
+    assert plain.to_pylist() == ["a much longer line than twelve bytes"]

@@ -372,3 +372,19 @@ def _decode_slowly(
             rejected.append(Rejected(number, f"invalid UTF-8 at byte {exc.start}", clip_raw(raw)))
             decoded.append(None)
     return pa.array(decoded, pa.string()), rejected
+
+
+def take_lines(lines: pa.Array, rows: np.ndarray) -> pa.Array:
+    """``lines[rows]`` for a block's lines, string_view included (Arrow's take has no kernel for it).
+
+    A string_view element is a 16-byte view into shared data buffers, so taking rows is
+    taking views: no text is copied.  Lines never hold nulls.
+    """
+    if not pa.types.is_string_view(lines.type):
+        return lines.take(pa.array(rows, pa.int64()))
+    if lines.null_count:
+        raise ValueError("block lines must not be null")
+    buffers = lines.buffers()
+    views = np.frombuffer(buffers[1], dtype=np.uint8).reshape(-1, 16)[lines.offset : lines.offset + len(lines)]
+    picked = np.ascontiguousarray(views[rows])
+    return pa.Array.from_buffers(pa.string_view(), len(rows), [None, pa.py_buffer(picked), *buffers[2:]])
