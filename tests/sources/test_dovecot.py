@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dwelltime.sources import dovecot
 from dwelltime.sources.base import ParseContext, uid_of
+from dwelltime.sources.lineuid import line_uid
 from dwelltime.sources.syslog import parse_syslog
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "dovecot"
@@ -260,8 +261,10 @@ def test_golden_sample_field_by_field() -> None:
         assert event["source_file"] == str(SAMPLE)
         if event["source_format"] == "postfix":
             continue  # Postfix rows have their own uid rules, pinned in test_postfix
-        namespace = "dovecot" if event["source_format"] == "dovecot" else "syslog"
-        assert event["event_uid"] == uid_of(namespace, f"{raw}\x1f{event['source_line']}")
+        if event["source_format"] == "dovecot":  # MD5 of line and number (sources/lineuid.py)
+            assert event["event_uid"] == line_uid("dovecot", raw, event["source_line"])
+        else:
+            assert event["event_uid"] == uid_of("syslog", f"{raw}\x1f{event['source_line']}")
         assert event["time"].tzinfo is not None
 
 

@@ -47,7 +47,9 @@ import duckdb
 import pyarrow as pa
 
 from dwelltime.schema import EVENT_SCHEMA, Action, EventClass, Outcome
-from dwelltime.sources.base import Chunk, ParseContext, Rejected, Source, uid_sql
+from dwelltime.sources.base import Chunk, ParseContext, Rejected, Source
+from dwelltime.sources.dovecot_fast import FastSplit
+from dwelltime.sources.lineuid import line_uid_sql
 from dwelltime.sources.syslog import (
     Family,
     event_select,
@@ -368,7 +370,7 @@ def _columns() -> dict[str, str]:
           WHEN 'autoexpunge' THEN {s(Action.HARD_DELETE)}
           ELSE mevent END"""
     return {
-        "event_uid": uid_sql(NAMESPACE, "raw || chr(31) || CAST(source_line AS VARCHAR)"),
+        "event_uid": line_uid_sql(NAMESPACE),
         "time": "time",
         "event_class": f"""CASE
             WHEN {_one_of("kind", _AUTH_KINDS)} THEN {s(EventClass.AUTH)}
@@ -494,7 +496,7 @@ class _Run:
         return EVENT_SCHEMA.empty_table()
 
 
-SYSLOG_FAMILY = Family(id=SOURCE_ID, claim_sql=CLAIM_SQL, start=_Run)
+SYSLOG_FAMILY = Family(id=SOURCE_ID, claim_sql=CLAIM_SQL, start=_Run, fast=FastSplit)
 
 _SNIFF = re.compile(
     rb"\b(?:dovecot(?:\[\d+\])?: |(?:imap|pop3|submission|managesieve)-login: |auth-worker\(|"
