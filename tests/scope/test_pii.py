@@ -161,6 +161,9 @@ def test_phone_found_as_e164(text: str, e164: str) -> None:
         "会議は2024-04-10に行います",
         "合計 1,234,567円",
         "内線 2345",
+        "INV-2024-040112",
+        "2024.04.10 10:00",
+        "3-1234-5678",  # a national number written without its trunk 0 is not how anyone writes one
     ],
 )
 def test_phone_like_numbers_that_are_not_phones(text: str) -> None:
@@ -287,6 +290,7 @@ def test_postal_address_found(text: str, address: str) -> None:
 
 def test_place_names_without_a_street_address_are_not_addresses() -> None:
     assert values("東京都港区の会議室で打ち合わせします。", "postal_address") == set()
+    assert values("東京都の2-3月の予定です。大阪府の2月の売上は1-2割増。", "postal_address") == set()
     assert values("Our office in Tokyo is near the station; meet at 10 in Room 3.", "postal_address") == set()
 
 
@@ -314,6 +318,16 @@ def test_place_names_without_a_street_address_are_not_addresses() -> None:
         ("・TANAKA HIROSHI  Passport No. TK1234567", {"TANAKA HIROSHI"}),
         ("Contact: Mary Smith, m.smith@example.com", {"Mary Smith"}),
         ("Name,Organisation,Email\nOliver Grant,example.com,o.grant@example.com\n", {"Oliver Grant"}),
+        ("弊社の佐藤が伺います。", {"佐藤"}),
+        ("担当：中島", {"中島"}),
+        ("Attendees: Tom Baker, Sue Ellis and Raj Patel", {"Tom Baker", "Sue Ellis", "Raj Patel"}),
+        ("I spoke with John Smith yesterday; Kenji Watanabe will attend.", {"John Smith", "Kenji Watanabe"}),
+        ("From: Tanaka, Hiroshi <h.tanaka@example.com>", {"Hiroshi Tanaka"}),
+        (
+            "差出人: 田中 宏 <h.tanaka@example.go.jp>\n送信日時: 2024年4月1日 10:00\n"
+            "宛先: 佐藤 花子 <h.sato@example.go.jp>; 鈴木 一郎 <i.suzuki@example.go.jp>",
+            {"田中 宏", "佐藤 花子", "鈴木 一郎"},
+        ),
     ],
 )
 def test_person_names_found(text: str, names: set[str]) -> None:
@@ -330,6 +344,9 @@ def test_person_names_found(text: str, names: set[str]) -> None:
         "Best regards,\nIT Services\nInformation Systems Division",
         "The Grand Hotel confirmed the booking for Project Phoenix via Microsoft Teams.",
         "人事課 御中",
+        "株式会社田中工業様、小林製薬様",
+        "Hello World,\nDear Valued Customer,",
+        "森の中で会議の資料を確認しました。",
     ],
 )
 def test_not_names(text: str) -> None:

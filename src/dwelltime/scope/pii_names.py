@@ -59,7 +59,11 @@ _JA_LABEL = re.compile(
     rf"(?:(?:{_LABELS_JA})(?:[（(][^）)\n]{{1,8}}[）)])?{SP}*[:：]|(?:配偶者|長男|長女|次男|次女|三男|三女){SP}+)"
     rf"{SP}*(?P<n>{_ANY_JA})(?![\u4e00-\u9fff々ァ-ヶー])"
 )
-_JA_INTRO = re.compile(rf"(?:の|、|。|^|\n){SP}*(?P<n>{_ANY_JA}){SP}*(?:です|と申します|でございます|が担当)")
+# "…の田中です", and how one names one's own colleague to outsiders: "弊社の佐藤が伺います"
+_JA_INTRO = re.compile(
+    rf"(?:の|、|。|^|\n){SP}*(?P<n>{_ANY_JA}){SP}*(?:です|と申します|でございます|が担当|が伺|が参|より|から(?:連絡|ご連絡)|"
+    r"が(?:対応|出席|参加|説明|ご説明|回答|ご案内|確認))"
+)
 _JA_LINE = re.compile(
     rf"^[ \u3000\t・●■◆\-]*(?P<n>{_ANY_JA})(?:{SP}*[（(][A-Za-z .'\-]+[）)])?(?:[ \u3000\t]{{2,}}|\t|{SP}*$|{SP}*/)",
     re.MULTILINE,
@@ -78,10 +82,13 @@ _EN_LABEL = re.compile(
     r"\b(?:Name|Full name|Contact(?: person)?|Traveller|Traveler|Passenger|Guest|Applicant|Employee|"
     r"Account (?:holder|name)|"
     r"Card ?holder|From|To|Cc|CC|Sent by|Prepared by|Signed|Attendee|Participant|Requester|Approver|Author|Speaker|"
-    r"Presenter|Chair|Interviewee|Patient|Holder|Beneficiary|Recipient)[ \t]*:[ \t]*"
+    r"Presenter|Chair|Interviewee|Patient|Holder|Beneficiary|Recipient)s?[ \t]*:[ \t]*"
     rf"(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ ])?(?P<n>{_EN_NAME}|{_UP_NAME})(?![A-Za-z])"
 )
+_EN_MORE = re.compile(rf"(?:,|;|,? and)[ ]+(?P<n>{_EN_NAME})(?![A-Za-z])")
 _EN_BEFORE_ADDR = re.compile(rf"(?<![A-Za-z])(?P<n>{_EN_NAME})[ ]*<[^>\s]+@")
+# Outlook's "Family, Given <address>" (and "TANAKA, Hiroshi"): reordered to "Given Family"
+_EN_LAST_FIRST = re.compile(rf"(?<![A-Za-z])(?P<f>{_CAP}|[A-Z]{{2,}}),[ ](?P<g>{_CAP})[ ]*<[^>\s]+@")
 _EN_PAREN = re.compile(rf"[（(](?P<n>{_EN_NAME})[）)]")
 _EN_LINE = re.compile(rf"^[ \t・\-*•]*(?P<n>{_EN_NAME}|{_UP_NAME}),?(?=[ \t]*$|[ \t]{{2,}}|\t|,[ ])", re.MULTILINE)
 _EN_ANY = re.compile(rf"(?<![A-Za-z])(?P<n>{_EN_NAME})(?![A-Za-z])")
@@ -115,7 +122,7 @@ _EN_STOP = frozenset(
     participants participant list workshop seminar event events session agenda minutes slides briefing renewal
     preparations request consultations reform survey relocation exercise campaign specification research programme
     program platform exchange disaster awareness statistical cyber joint us uk eu jp jst utc am pm dob no ref tbd
-    fyi asap
+    fyi asap world there folks guys everybody valued member members user users friends hiring customers
     """
     )
 )
@@ -148,6 +155,8 @@ def _surname_split(name: str) -> tuple[str, str] | None:
     for n in range(min(MAX_SURNAME_LEN, len(compact)), 0, -1):
         family = compact[:n]
         if family in JA_SURNAMES_KANJI and len(compact) - n <= 3:
+            if n == 1 and len(compact) == 1:
+                return None  # 森, 林, 原 alone are as often words as names
             return family, compact[n:]
     return None
 
@@ -225,12 +234,24 @@ _JA_STOP = frozenset(
 )
 
 
+# Endings of company and place names that start with a surname (田中工業, 小林製薬, 松本市).
+_COMPANY_WORDS = _words(
+    """
+    工業 商事 産業 建設 製作所 電機 電気 物産 商会 興業 技研 化学 製薬 運輸 不動産 組 工務店 商店 通商 精機 製作 電工
+    設計 事務所 法律 特許 会計 税理 病院 医院 歯科 薬局 書店 食品 水産 鉄工 印刷 交通 観光 旅館 ホテル 銀行 証券 保険
+    市 区 町 村 県 駅 線 川 山 橋 通り 公園 大学 高校 学園 財団 協会 機構 研究所 株式会社 有限会社
+    """
+)
+
+
 def _ja_plausible(name: str) -> bool:
     compact = name.replace(" ", "").replace("\u3000", "")
     if compact in _JA_STOP or len(compact) < 2 or len(compact) > 10:
         return False
     if compact in JA_SURNAMES_KANJI:
         return True  # 阿部, 岡部: surnames that end like a department
+    if compact[-1] in "様殿" or any(compact.endswith(w) for w in _COMPANY_WORDS):
+        return False
     return not any(
         compact.endswith(s) for s in ("部", "課", "室", "局", "係", "庁", "省", "社", "会", "所", "団", "院")
     )
@@ -284,9 +305,18 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
             not name.isupper() or _en_half_in_tables(name) or _PASSPORT_NEAR.search(ctx.line(m.start()))
         ):
             add(m)
+            # "Attendees: Tom Baker, Sue Ellis and Raj Patel": the list goes on
+            pos = m.end("n")
+            while (more := _EN_MORE.match(text, pos)) is not None and _en_ok(more.group("n")):
+                add(more)
+                pos = more.end("n")
     for m in _EN_BEFORE_ADDR.finditer(text):
         if _en_ok(m.group("n")):
             add(m)
+    for m in _EN_LAST_FIRST.finditer(text):
+        name = f"{m.group('g')} {m.group('f').title()}"
+        if _en_ok(name):
+            out.append(Finding("person_name", name, m.start("f"), m.end("g")))
     for m in _EN_LINE.finditer(text):
         name = m.group("n")
         if not _en_ok(name):

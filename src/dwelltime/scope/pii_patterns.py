@@ -56,6 +56,7 @@ _PHONE_LABEL = re.compile(
 )
 
 
+_DATE_LIKE = re.compile(r"(?:19|20)[0-9]{2}[./\-][0-9]{1,2}[./\-][0-9]{1,2}")
 _NANP = re.compile(r"\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-][0-9]{4}")
 
 
@@ -77,6 +78,11 @@ def find_phones(text: str, ctx: Context) -> list[Finding]:
             )
             plus = raw.lstrip()[:1] in "+＋"
             separated = re.search(rf"{HY}|{SP}|[()（）.]", raw) is not None
+            if _DATE_LIKE.match(raw.strip()):
+                continue
+            domestic = digits(raw)[:1] == "0"
+            if not plus and not domestic and not _NANP.fullmatch(raw.strip()):
+                continue  # a number written nationally starts with its trunk prefix 0 (Japan, UK, ...)
             number = m.number
             valid = phonenumbers.is_valid_number(number)
             if not valid and not plus and _NANP.fullmatch(raw.strip()):
@@ -481,10 +487,14 @@ _BUILDING = (
     r"(?:ビル|階|号室|タワー|マンション|ハイツ|コーポ|荘|館|棟|レジデンス|アパート|センター|プラザ|"
     r"ハウス|ヒルズ|Ｆ|[0-9]F\b|#)"
 )
+# Without a postcode, an address must name its municipality (市区町村郡) before the block
+# number: "東京都の2-3月" is a prefecture and a date range, not an address.
+_MUNICIPAL = r"[^\s,，、。()（）\t〒:：\u3040-\u309f]{0,12}?[市区町村郡]"
+_JP_TAIL = rf"(?:{SP}+[^\s,，、。\t]*{_BUILDING}[^\s,，、。\t]*)?"
 _JP_ADDRESS = re.compile(
-    rf"(?:〒{SP}*{D}{{3}}{HY}{D}{{4}}[ \u3000\t]*\n?[ \u3000\t]*(?:{_PREF}{SP}*)?"
-    rf"|(?<![0-9０-９]){D}{{3}}{HY}{D}{{4}}{SP}+(?={_PREF})|(?={_PREF})|(?<![\u4e00-\u9fff])(?={_CITY}))"
-    rf"(?:{_PREF}{SP}*)?{_LOCALITY}(?:{SP}+[^\s,，、。\t]*{_BUILDING}[^\s,，、。\t]*)?"
+    rf"〒{SP}*{D}{{3}}{HY}{D}{{4}}[ \u3000\t]*\n?[ \u3000\t]*(?:{_PREF}{SP}*)?{_LOCALITY}{_JP_TAIL}"
+    rf"|(?:(?<![0-9０-９]){D}{{3}}{HY}{D}{{4}}{SP}+)?{_PREF}{SP}*{_MUNICIPAL}{_LOCALITY}{_JP_TAIL}"
+    rf"|(?<![\u4e00-\u9fff]){_CITY}{_LOCALITY}{_JP_TAIL}"
 )
 _ADDRESS_WORD = re.compile(r"(?:住所|所在地|送付先|お届け先|address|mail to)\s*[:：]\s*$")
 _ADDRESS_STOP = re.compile(r"[\t,，、]|\s(?:tel|電話|fax|e-?mail|携帯|mobile|phone)", re.IGNORECASE)
