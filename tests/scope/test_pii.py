@@ -552,3 +552,32 @@ def test_precision_and_recall_on_a_small_simulated_corpus(tmp_path: Path) -> Non
         assert t / (t + n) >= 0.9, (key, t, p, n)
     assert checked >= 8
     assert fp.get(("ja", "health"), 0) + fp.get(("en", "health"), 0) == 0
+
+
+# --- the shapes attachment text takes (HTML tables and spreadsheets become tab-separated) ---
+
+
+def test_a_label_value_form_is_read_by_its_labels_not_as_a_table() -> None:
+    text = "氏名\t田中 宏\n生年月日\t1980/03/04\n電話番号\t090-1234-5678\n住所\t〒100-0001 東京都千代田区永田町1-2-3\n"
+    assert {(f.category, f.value) for f in find_pii(text)} == {
+        ("person_name", "田中 宏"),
+        ("date_of_birth", "1980-03-04"),
+        ("phone", "+819012345678"),
+        ("postal_address", "〒100-0001 東京都千代田区永田町1-2-3"),
+    }
+
+
+def test_a_spreadsheet_row_under_its_header() -> None:
+    # openpyxl gives dates as "YYYY-MM-DD HH:MM:SS" and numbers without their leading zero
+    text = f"社員番号\t氏名\t生年月日\t電話番号\t個人番号\nE1001\t佐藤 花子\t1985-04-03 00:00:00\t312345678\t{MN}\n"
+    assert {(f.category, f.value) for f in find_pii(text)} == {
+        ("person_name", "佐藤 花子"),
+        ("date_of_birth", "1985-04-03"),
+        ("phone", "+81312345678"),
+        ("my_number", MN),
+    }
+
+
+def test_a_two_column_list_is_still_a_list() -> None:
+    text = "氏名,メールアドレス\n田中 宏,h.tanaka@example.jp\n佐藤 花子,h.sato@example.jp\n"
+    assert values(text, "person_name") == {"田中 宏", "佐藤 花子"}

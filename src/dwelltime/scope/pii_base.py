@@ -111,6 +111,10 @@ class Context:
         return self._cells
 
 
+_LABEL_WORD = re.compile(
+    r"氏名|名前|フリガナ|生年月日|住所|電話|携帯|メール|所属|番号|口座|銀行|支店|性別|年齢|連絡先|部署|役職|国籍|旅券|"
+    r"name|date|birth|address|phone|mail|mobile|tel|passport|account|bank|gender|age|title|department|nationality"
+)
 _CELL = re.compile(r'"(?:[^"\n]|"")*"|[^,\t\n]*')
 _HAS_DIGIT = re.compile(r"[0-9０-９@]")
 
@@ -135,17 +139,32 @@ def _table_cells(text: str) -> list[tuple[int, int, str, int]]:
     if "," not in text and "\t" not in text:
         return []
     out: list[tuple[int, int, str, int]] = []
+    block: list[tuple[int, int, str, int]] = []
     labels: list[str] | None = None
     pos = 0
+
+    def close() -> None:
+        # Two columns whose first cells are all words ("氏名<TAB>田中 宏", "生年月日<TAB>…") are a
+        # form of label/value pairs, not a table under a header row: the labels are read as
+        # line prefixes instead.
+        if block and labels is not None and len(labels) == 2 and not _LABEL_WORD.search(labels[1]):
+            firsts = [labels[0]] + [nfkc(text[s:e]).lower() for s, e, _, _ in block[::2]]
+            if all(_LABEL_WORD.search(f) for f in firsts):
+                block.clear()
+        out.extend(block)
+        block.clear()
+
     for raw in text.split("\n"):
         line_start = pos
         pos += len(raw) + 1
         line = raw.rstrip("\r")
         if line.count(",") + line.count("\t") < 1:
+            close()
             labels = None
             continue
         spans = _split(line, line_start)
         if labels is None or len(spans) != len(labels):
+            close()
             fields = [text[s:e].strip().strip('"').lstrip("\ufeff") for s, e in spans]
             if len(fields) >= 2 and all(f and not _HAS_DIGIT.search(f) and len(f) <= 30 for f in fields):
                 labels = [nfkc(f).lower() for f in fields]
@@ -153,5 +172,6 @@ def _table_cells(text: str) -> list[tuple[int, int, str, int]]:
                 labels = None
             continue
         for (s, e), label in zip(spans, labels, strict=True):
-            out.append((s, e, label, line_start))
+            block.append((s, e, label, line_start))
+    close()
     return out

@@ -56,7 +56,7 @@ _LABELS_JA = (
     r"From|To|Cc|CC"
 )
 _JA_LABEL = re.compile(
-    rf"(?:(?:{_LABELS_JA})(?:[（(][^）)\n]{{1,8}}[）)])?{SP}*[:：]|(?:配偶者|長男|長女|次男|次女|三男|三女){SP}+)"
+    rf"(?:(?:{_LABELS_JA})(?:[（(][^）)\n]{{1,8}}[）)])?(?:{SP}*[:：]|\t+)|(?:配偶者|長男|長女|次男|次女|三男|三女){SP}+)"
     rf"{SP}*(?P<n>{_ANY_JA})(?![\u4e00-\u9fff々ァ-ヶー])"
 )
 # "…の田中です", and how one names one's own colleague to outsiders: "弊社の佐藤が伺います"
@@ -82,7 +82,7 @@ _EN_LABEL = re.compile(
     r"\b(?:Name|Full name|Contact(?: person)?|Traveller|Traveler|Passenger|Guest|Applicant|Employee|"
     r"Account (?:holder|name)|"
     r"Card ?holder|From|To|Cc|CC|Sent by|Prepared by|Signed|Attendee|Participant|Requester|Approver|Author|Speaker|"
-    r"Presenter|Chair|Interviewee|Patient|Holder|Beneficiary|Recipient)s?[ \t]*:[ \t]*"
+    r"Presenter|Chair|Interviewee|Patient|Holder|Beneficiary|Recipient)s?(?:[ \t]*:|\t)[ \t]*"
     rf"(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ ])?(?P<n>{_EN_NAME}|{_UP_NAME})(?![A-Za-z])"
 )
 _EN_MORE = re.compile(rf"(?:,|;|,? and)[ ]+(?P<n>{_EN_NAME})(?![A-Za-z])")

@@ -72,17 +72,19 @@ def find_phones(text: str, ctx: Context) -> list[Finding]:
             n_digits = len(digits(raw))
             if n_digits < 9 or n_digits > 15:
                 continue
-            prefix = ctx.prefix(start, 30)
-            label = _PHONE_LABEL.search(prefix) is not None or (
-                (lab := ctx.column_label(start)) is not None and _PHONE_LABEL.search(lab) is not None
-            )
             plus = raw.lstrip()[:1] in "+＋"
             separated = re.search(rf"{HY}|{SP}|[()（）.]", raw) is not None
             if _DATE_LIKE.match(raw.strip()):
                 continue
             domestic = digits(raw)[:1] == "0"
-            if not plus and not domestic and not _NANP.fullmatch(raw.strip()):
-                continue  # a number written nationally starts with its trunk prefix 0 (Japan, UK, ...)
+            prefix = ctx.prefix(start, 30)
+            label = _PHONE_LABEL.search(prefix) is not None or (
+                (lab := ctx.column_label(start)) is not None and _PHONE_LABEL.search(lab) is not None
+            )
+            if not plus and not domestic and not label and not _NANP.fullmatch(raw.strip()):
+                # written nationally, a number starts with its trunk prefix 0 (Japan, UK, ...);
+                # a spreadsheet's phone column may have lost it, and the label says so
+                continue
             number = m.number
             valid = phonenumbers.is_valid_number(number)
             if not valid and not plus and _NANP.fullmatch(raw.strip()):
