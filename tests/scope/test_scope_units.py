@@ -347,3 +347,39 @@ def test_report_escapes_attacker_strings_everywhere(tmp_path: Path) -> None:
     formula["messages"] = [dict(exposure["messages"][0], subject='=HYPERLINK("http://x")')]  # type: ignore[index]
     write_report(formula, tmp_path)  # type: ignore[arg-type]
     assert "'=HYPERLINK" in (tmp_path / "messages.csv").read_text()
+
+
+def _mime_samples() -> list[bytes]:
+    alt = _message("<x1@a.example>", "alt", "a@a.example", "b@b.example", T0, body="plain 本文")
+    alt.add_alternative("<p>html <b>本文</b></p>", subtype="html")
+    mixed = _message("<x2@a.example>", "mixed", "a@a.example", "b@b.example", T0, body="see attached")
+    mixed.add_alternative("<p>see</p>", subtype="html")
+    mixed.add_attachment(
+        "名前,電話\n山田,03-1234-5678\n".encode("cp932"), maintype="text", subtype="csv", filename="名簿.csv"
+    )
+    mixed.add_attachment(b"%PDF-1.4 not really", maintype="application", subtype="pdf", filename="report.pdf")
+    html_only = _message("<x3@a.example>", "html", "a@a.example", "b@b.example", T0)
+    html_only.set_content("<html><body><script>x()</script><p>only html</p></body></html>", subtype="html")
+    broken = (
+        b'From: a@a.example\nMessage-ID: <x4@a.example>\nContent-Type: multipart/mixed; boundary="zz"\n\n'
+        b"--zz\nContent-Type: text/plain\n\nno closing delimiter\n"
+    )
+    return [alt.as_bytes(), mixed.as_bytes(), html_only.as_bytes(), broken]
+
+
+def test_fast_mime_walk_agrees_with_the_email_package() -> None:
+    from email.parser import BytesParser
+    from email.policy import compat32
+
+    from dwelltime.scope import mailbox as mb
+
+    unit = mb._Unit("s.ito", "Inbox", "eml", "/dev/null", "/")
+    for raw in _mime_samples():
+        row = mb._row(unit, raw, 0)
+        body, attachments = mb._walk(BytesParser(policy=compat32).parsebytes(raw))
+        assert " ".join(row["body_text"].split()) == " ".join(body.split())
+        assert row["attachments"] == attachments
+    mixed = mb._row(unit, _mime_samples()[1], 0)
+    assert [a["name"] for a in mixed["attachments"]] == ["名簿.csv", "report.pdf"]
+    assert mixed["body_text"].strip() == "see attached"
+    assert "x()" not in mb._row(unit, _mime_samples()[2], 0)["body_text"]

@@ -27,10 +27,12 @@ minute on two cores.
 
 from __future__ import annotations
 
+import binascii
 import email.header
 import email.utils
 import hashlib
 import os
+import quopri
 import re
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -287,32 +289,123 @@ def _mbox_messages(path: Path) -> Iterator[tuple[int, bytes]]:
 
 
 def _row(unit: _Unit, raw: bytes, offset: int) -> dict[str, Any]:
-    msg = _PARSER.parsebytes(raw)
-    message_id = _message_id(msg.get("Message-ID"))
-    body, attachments = _walk(msg)
-    subject = _header_text(msg.get("Subject"))
+    headers, body_at = split_headers(raw)
+    ctype = headers.get("content-type", "text/plain")
+    if ctype.split(";", 1)[0].strip().lower().startswith("multipart/"):
+        walked = _walk_multipart(ctype, raw[body_at:])
+        # Anything the fast walker does not recognise is the email package's job.
+        body, attachments = walked if walked is not None else _walk(_PARSER.parsebytes(raw))
+    else:
+        body, attachments = _single_part(headers, raw[body_at:])
+    message_id = _message_id(headers.get("message-id"))
+    subject = _header_text(headers.get("subject"))
     return {
         "uid": _uid(unit, message_id, offset),
         "owner": unit.owner.lower(),
         "folder": unit.folder,
         "folder_key": folder_key(unit.folder),
         "message_id": message_id,
-        "date": _date(msg.get("Date")),
-        "sender": _first_address(msg.get_all("From", [])),
-        "to": _addresses(msg.get_all("To", [])),
-        "cc": _addresses(msg.get_all("Cc", [])),
-        "bcc": _addresses(msg.get_all("Bcc", [])),
+        "date": _date(headers.get("date")),
+        "sender": _first_address(headers.get("from", "")),
+        "to": _addresses(headers.get("to", "")),
+        "cc": _addresses(headers.get("cc", "")),
+        "bcc": _addresses(headers.get("bcc", "")),
         "subject": subject,
         "size": len(raw),
         "attachments": attachments,
         "body_text": body,
-        "language": _language(msg, body, subject),
+        "language": _language(headers.get("content-language", ""), body, subject),
         "source_kind": unit.kind,
         "source_path": unit.path,
         "source_offset": offset,
         "source_length": len(raw),
         "root": unit.root,
     }
+
+
+_HEADER_LINE = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")
+_WANTED = {b"from", b"to", b"cc", b"bcc", b"subject", b"date", b"message-id", b"content-type",
+           b"content-transfer-encoding", b"content-disposition", b"content-language"}  # fmt: skip
+_REPEATABLE = {"to", "cc", "bcc"}
+
+
+def split_headers(raw: bytes) -> tuple[dict[str, str], int]:
+    """The header fields indexing needs (names lower-cased, folded lines joined) and where the body starts.
+
+    Reading a dozen fields this way costs a tenth of the email package's parse; values are the
+    raw field text (RFC 2047 words still encoded), decoded by the callers that need text.
+    """
+    end = raw.find(b"\n\n")
+    crlf = raw.find(b"\r\n\r\n")
+    if crlf >= 0 and (end < 0 or crlf < end):
+        head, body_at = raw[:crlf], crlf + 4
+    elif end >= 0:
+        head, body_at = raw[:end], end + 2
+    else:
+        head, body_at = raw, len(raw)
+    fields: dict[str, str] = {}
+    name: str | None = None
+    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
+        if line[:1] in (b" ", b"\t"):
+            if name is not None:
+                fields[name] += " " + line.strip().decode("utf-8", "replace")
+            continue
+        match = _HEADER_LINE.match(line)
+        if not match or match.group(1).lower() not in _WANTED:
+            name = None
+            continue
+        key = match.group(1).lower().decode("ascii")
+        value = match.group(2).decode("utf-8", "replace")
+        if key in fields and key in _REPEATABLE:
+            fields[key] += ", " + value
+            name = key
+        elif key in fields:
+            name = None  # keep the first of a field that must occur once
+        else:
+            fields[key] = value
+            name = key
+    return fields, body_at
+
+
+_CHARSET = re.compile(r"""charset\s*=\s*"?([^";\s]+)""", re.IGNORECASE)
+
+
+def _single_part(headers: dict[str, str], payload: bytes) -> tuple[str, list[dict[str, Any]]]:
+    """Body text of a message that is one part (no MIME tree to walk)."""
+    ctype = headers.get("content-type", "text/plain")
+    maintype = ctype.split(";", 1)[0].strip().lower() or "text/plain"
+    disposition = headers.get("content-disposition", "")
+    if not maintype.startswith("text/") or disposition.lower().startswith("attachment"):
+        # One part that is itself an attachment: the email package reads its name and size.
+        return _walk(_PARSER.parsebytes(_rebuild(headers, payload)))
+    data = _decode_transfer(headers.get("content-transfer-encoding", ""), payload)
+    match = _CHARSET.search(ctype)
+    text = _decode_text(data, match.group(1) if match else None)
+    return (html_to_text(text) if maintype == "text/html" else text), []
+
+
+def _rebuild(headers: dict[str, str], payload: bytes) -> bytes:
+    head = "".join(f"{k}: {v}\n" for k, v in headers.items())
+    return head.encode("utf-8", "replace") + b"\n" + payload
+
+
+def _decode_transfer(encoding: str, payload: bytes) -> bytes:
+    kind = encoding.strip().lower()
+    if kind == "base64":
+        try:
+            return binascii.a2b_base64(payload)
+        except binascii.Error:
+            return payload
+    if kind == "quoted-printable":
+        return quopri.decodestring(payload)
+    return payload
+
+
+def _decode_text(data: bytes, charset: str | None) -> str:
+    try:
+        return data.decode(charset or "us-ascii")
+    except (LookupError, UnicodeDecodeError):
+        return data.decode("utf-8", errors="replace")
 
 
 def _msg_row(unit: _Unit) -> dict[str, Any]:
@@ -345,10 +438,10 @@ def _msg_row(unit: _Unit) -> dict[str, Any]:
             "folder_key": folder_key(unit.folder),
             "message_id": message_id,
             "date": _date(header.get("Date") if header is not None else None),
-            "sender": _first_address([str(message.sender or "")]),
-            "to": _addresses([str(message.to or "")]),
-            "cc": _addresses([str(message.cc or "")]),
-            "bcc": _addresses([str(getattr(message, "bcc", "") or "")]),
+            "sender": _first_address(str(message.sender or "")),
+            "to": _addresses(str(message.to or "")),
+            "cc": _addresses(str(message.cc or "")),
+            "bcc": _addresses(str(getattr(message, "bcc", "") or "")),
             "subject": subject,
             "size": size,
             "attachments": attachments,
@@ -362,6 +455,94 @@ def _msg_row(unit: _Unit) -> dict[str, Any]:
         }
     finally:
         message.close()
+
+
+_MAX_DEPTH = 8
+
+
+def _walk_multipart(ctype: str, body: bytes, depth: int = 0) -> tuple[str, list[dict[str, Any]]] | None:
+    """Body text and attachments of a multipart body, or None to let the email package decide.
+
+    The email package builds a Message per part and costs ~0.5 ms a message; here the parts
+    are cut at the boundary lines and only the fields that matter are read.  Parameters
+    (boundary, file names with RFC 2231 continuations and charsets) are still parsed by the
+    email package, on a header-only Message.  Results equal :func:`_walk` on the corpus tests.
+    """
+    if depth > _MAX_DEPTH:
+        return None
+    boundary = _param(ctype, "boundary", "content-type")
+    if not boundary:
+        return None
+    delimiter = b"--" + boundary.encode("utf-8", "surrogateescape")
+    lines = body.split(b"\n")
+    parts: list[list[bytes]] = []
+    current: list[bytes] | None = None
+    closed = False
+    for line in lines:
+        stripped = line.rstrip(b"\r")
+        if stripped.startswith(delimiter):
+            rest = stripped[len(delimiter) :]
+            if rest.startswith(b"--"):
+                if current is not None:
+                    parts.append(current)
+                closed = True
+                break
+            if rest.strip() == b"":
+                if current is not None:
+                    parts.append(current)
+                current = []
+                continue
+        if current is not None:
+            current.append(line)
+    if not closed or not parts:
+        return None  # no closing delimiter: malformed, let the email package be lenient
+    plain: list[str] = []
+    html: list[str] = []
+    attachments: list[dict[str, Any]] = []
+    for part_lines in parts:
+        if part_lines and part_lines[-1].rstrip(b"\r") == b"":
+            part_lines = part_lines[:-1]  # the line break before a delimiter belongs to it
+        raw = b"\n".join(part_lines)
+        headers, at = split_headers(raw) if not raw.startswith((b"\n", b"\r\n")) else ({}, raw.find(b"\n") + 1)
+        part_type = headers.get("content-type", "text/plain")
+        main = part_type.split(";", 1)[0].strip().lower() or "text/plain"
+        payload = raw[at:]
+        if main.startswith("multipart/"):
+            nested = _walk_multipart(part_type, payload, depth + 1)
+            if nested is None:
+                return None
+            text, found = nested
+            if text:
+                plain.append(text)
+            attachments.extend(found)
+            continue
+        disposition = headers.get("content-disposition", "")
+        filename = _param(disposition, "filename", "content-disposition") or _param(part_type, "name", "content-type")
+        data = _decode_transfer(headers.get("content-transfer-encoding", ""), payload)
+        if filename or disposition.split(";", 1)[0].strip().lower() == "attachment":
+            attachments.append({"name": _header_text(filename) or "", "content_type": main, "size": len(data)})
+            continue
+        if main == "text/plain":
+            plain.append(_decode_text(data, _param(part_type, "charset", "content-type")))
+        elif main == "text/html":
+            html.append(_decode_text(data, _param(part_type, "charset", "content-type")))
+    if plain:
+        return "\n".join(plain), attachments
+    return "\n".join(html_to_text(h) for h in html), attachments
+
+
+def _param(value: str, name: str, header: str) -> str | None:
+    """One parameter of a structured field, RFC 2231 continuations and charsets decoded."""
+    if name not in value.lower():
+        return None
+    holder = Message()
+    holder[header] = value
+    found = holder.get_param(name, header=header)
+    if found is None:
+        return None
+    if isinstance(found, tuple):
+        return email.utils.collapse_rfc2231_value(found)
+    return str(found)
 
 
 def _walk(msg: Message) -> tuple[str, list[dict[str, Any]]]:
@@ -415,18 +596,56 @@ def _header_text(value: object) -> str | None:
         return str(value).strip() or None
 
 
-def _addresses(values: list[Any]) -> list[str]:
-    decoded = [_header_text(v) or "" for v in values]
-    out = []
-    for _, address in email.utils.getaddresses(decoded):
-        address = address.strip().lower()
-        if "@" in address and address not in out:
-            out.append(address)
+_ANGLE = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+?)\s*>")
+_BARE = re.compile(r"(?<![^\s,;:<(])([^\s,;:<>()\"]+@[^\s,;:<>()\"]+)")
+
+
+def _addresses(value: str) -> list[str]:
+    """Addresses of an address-list field, lower-cased, in order, without display names.
+
+    Angle-bracketed addr-specs win (a display name may itself look like an address:
+    ``"boss@x" <attacker@y>`` is attacker@y); otherwise bare addr-specs between separators.
+    """
+    out: list[str] = []
+    for group in _split_outside_quotes(value):
+        found = _ANGLE.findall(group)
+        candidates = found or _BARE.findall(_strip_quoted(group))
+        for address in candidates:
+            address = address.strip().strip(".").lower()
+            if "@" in address and address not in out:
+                out.append(address)
     return out
 
 
-def _first_address(values: list[Any]) -> str | None:
-    found = _addresses(values)
+def _split_outside_quotes(value: str) -> list[str]:
+    if '"' not in value and "<" not in value:
+        return value.split(",")
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    depth = 0
+    for ch in value:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "<":
+            depth += 1
+        elif not quoted and ch == ">":
+            depth = max(0, depth - 1)
+        if ch == "," and not quoted and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def _strip_quoted(text: str) -> str:
+    return re.sub(r'"[^"]*"', " ", text)
+
+
+def _first_address(value: str) -> str | None:
+    found = _addresses(value)
     return found[0] if found else None
 
 
@@ -454,8 +673,8 @@ def _date(value: object) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _language(msg: Message, body: str, subject: str | None) -> str:
-    declared = (msg.get("Content-Language") or "").strip().lower()
+def _language(declared_header: str, body: str, subject: str | None) -> str:
+    declared = declared_header.strip().lower()
     if declared.startswith("ja"):
         return "ja"
     if declared.startswith("en"):
