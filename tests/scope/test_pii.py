@@ -146,6 +146,8 @@ def test_any_luhn_valid_card_is_found_in_several_separator_styles(
         ("Mobile: +44 7700 900123", "+447700900123"),
         ("Call me on (415) 555-0132.", "+14155550132"),
         ("Tel: +65 6123 4567", "+6561234567"),
+        ("Phone no. 03-1234-5678", "+81312345678"),
+        ("連絡先電話番号：090-1234-5678", "+819012345678"),
     ],
 )
 def test_phone_found_as_e164(text: str, e164: str) -> None:
@@ -164,6 +166,9 @@ def test_phone_found_as_e164(text: str, e164: str) -> None:
         "INV-2024-040112",
         "2024.04.10 10:00",
         "3-1234-5678",  # a national number written without its trunk 0 is not how anyone writes one
+        "電話会議 ID: 123 456 789#",
+        "Meeting ID: 812 3456 7890\nPasscode: 445566",
+        "server 192.168.10.120, version 16.0.17231.20236",
     ],
 )
 def test_phone_like_numbers_that_are_not_phones(text: str) -> None:

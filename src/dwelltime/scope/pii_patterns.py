@@ -52,10 +52,11 @@ def find_emails(text: str, ctx: Context) -> list[Finding]:
 # (running it over whole messages costs several ms per KB).
 _PHONE_CANDIDATE = re.compile(rf"(?:[+＋]{SP}?)?[(（]?{D}(?:[0-9０-９()（）. \u3000]|{HY}){{6,22}}{D}")
 _PHONE_LABEL = re.compile(
-    r"(tel|電話|でんわ|携帯|fax|ファックス|ファクス|phone|mobile|cell|直通|代表|連絡先|contact|☎|📞|内線|call|reach)"
+    r"(tel|電話(?!会議)|でんわ|携帯|fax|ファックス|ファクス|phone|mobile|cell|直通|代表|連絡先|contact|☎|📞|内線|call|reach)"
 )
 
 
+_ID_LABEL = re.compile(r"(?:\bid|\bpin|passcode|パスコード|暗証番号)\s*[:：]?\s*$")
 _DATE_LIKE = re.compile(r"(?:19|20)[0-9]{2}[./\-][0-9]{1,2}[./\-][0-9]{1,2}")
 _NANP = re.compile(r"\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-][0-9]{4}")
 
@@ -92,8 +93,8 @@ def find_phones(text: str, ctx: Context) -> list[Finding]:
                 us = phonenumbers.parse(raw, "US")
                 if phonenumbers.is_valid_number(us):
                     number, valid = us, True
-            if not label and _other_label(prefix):
-                continue
+            if _other_label(prefix) and (not label or _ID_LABEL.search(prefix)):
+                continue  # "電話会議 ID: 123 456 789": the nearest label wins
             if not (label or (separated and (valid or plus))):
                 continue
             if not valid and not plus and not label:
