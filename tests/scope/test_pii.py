@@ -586,3 +586,32 @@ def test_a_spreadsheet_row_under_its_header() -> None:
 def test_a_two_column_list_is_still_a_list() -> None:
     text = "氏名,メールアドレス\n田中 宏,h.tanaka@example.jp\n佐藤 花子,h.sato@example.jp\n"
     assert values(text, "person_name") == {"田中 宏", "佐藤 花子"}
+
+
+# --- data subjects -----------------------------------------------------------------------
+
+
+def test_subjects_group_a_signature_a_list_and_aliases() -> None:
+    from dwelltime.scope.pii import subjects
+
+    text = (
+        "総務部\n田中 宏 様\n\nいつもお世話になっております。東都システムズの高橋です。\n\n--\n"
+        "東都システムズ株式会社 営業部\n高橋 健一（Kenichi Takahashi）\n"
+        "〒150-0002 東京都渋谷区渋谷2-15-1 渋谷クロスタワー12F\nTEL：03-5485-1234\nMail：k-takahashi@toto-sys.co.jp\n\n"
+        "氏名,所属,メールアドレス,電話番号\n佐藤 花子,example.jp,h.sato@example.jp,03-1111-2222\n"
+        "Mary Smith,example.com,m.smith@example.com,+44 20 7946 0123\n\n"
+        "-----Original Message-----\nFrom: 佐藤 花子 <h.sato@example.jp>\n"
+    )
+    people = {s.key: s for s in subjects(text, find_pii(text))}
+    assert set(people) == {"name:田中 宏", "name:高橋 健一", "name:佐藤 花子", "name:Mary Smith"}
+    takahashi = people["name:高橋 健一"]
+    assert takahashi.names == ("高橋 健一", "Kenichi Takahashi")
+    assert {c for c, _ in takahashi.values} == {"person_name", "postal_address", "phone", "email"}
+    assert ("phone", "+81311112222") in people["name:佐藤 花子"].values
+
+
+def test_values_with_no_one_to_belong_to_make_no_subject() -> None:
+    from dwelltime.scope.pii import subjects
+
+    text = "受付しました。\n\nTEL 03-1234-5678\n〒100-0001 東京都千代田区永田町1-2-3\n"
+    assert subjects(text, find_pii(text)) == []

@@ -3,7 +3,8 @@
 ``find_pii(text)`` returns every :class:`Finding` (category, canonical value, span);
 ``count_pii(text)`` the number of distinct values per category of
 :data:`~dwelltime.scope.contract.PII_CATEGORIES` (the exposure report's counting rule);
-``redact`` and ``snippet`` give report-safe text, so a sample of what was exposed can be
+``subjects(text, findings)`` groups them by the person they are about (for counts of data
+subjects); ``redact`` and ``snippet`` give report-safe text, so a sample of what was exposed can be
 shown without the report itself becoming a second leak.
 
 Canonical values, so that one value written two ways counts once: ``my_number`` and
@@ -37,8 +38,9 @@ from dwelltime.scope.pii_patterns import (
     find_passports,
     find_phones,
 )
+from dwelltime.scope.pii_subjects import Subject, subjects
 
-__all__ = ["Finding", "count_pii", "find_pii", "redact", "snippet"]
+__all__ = ["Finding", "Subject", "count_pii", "find_pii", "redact", "snippet", "subjects"]
 
 # Order = priority when spans overlap: the most specific evidence first.
 _DETECTORS: tuple[Detector, ...] = (
