@@ -5,7 +5,9 @@ days, every attack scenario a hybrid organisation can suffer), ingest all of its
 into a fresh workspace, show that a second ingest of a file stores nothing, run the
 detection catalogue and the risk-based correlation, score the incidents against the
 ground truth (``dwelltime eval``), and summarise what an analyst would look at first.
-Scoping and notification join this run as they land.
+Then it indexes the simulated mailboxes, scopes the first user incidents (sessions, exposed
+messages against ground truth, parties, personal data) and writes the notification set for the
+first one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import orjson
 from rich.console import Console
@@ -125,9 +128,58 @@ def run_demo(console: Console, workdir: Path | None = None, users: int = DEMO_US
             f"{len(attack['messages_read']):,}",
         )
     console.print(planted)
+    _scope_and_notify(console, ws, base, truth, result_detect.incidents)
     console.print(Text(f"workspace: {ws.root}   logs: {base / 'sim' / 'logs'}   truth: {result.truth_path}"))
     console.print(Text(f"explore: dwelltime status -w {ws.root}", style="dim"))
     return 0 if all(s.ok for s in summaries) else 1
+
+
+#: Scoping reads the text of every exposed message: the demo scopes the first few user incidents.
+DEMO_SCOPED_INCIDENTS = 3
+
+
+def _scope_and_notify(console: Console, ws: Workspace, base: Path, truth: dict[str, Any], incidents: list[Any]) -> None:
+    """What the attackers read and who must be told: scope the first user incidents, notify for the first."""
+    from dwelltime.notify.run import notify
+    from dwelltime.scope.mailbox import index_path
+    from dwelltime.scope.report import write_report
+    from dwelltime.scope.run import ScopeOptions, scope
+
+    summary = index_path(ws, base / "sim" / "mailboxes")
+    console.print(Text(f"mailbox index: {summary.messages:,} messages in {len(summary.owners):,} mailboxes"))
+    read_by = {a["entity"]: set(a["messages_read"]) for a in truth["attacks"] if a["messages_read"]}
+    table = Table(title="scoping (what was read, whose data, who to tell)", title_justify="left")
+    for name in ("incident", "account", "exposed", "ground truth", "found of truth", "parties", "data subjects"):
+        table.add_column(name, justify="left" if name in ("incident", "account") else "right")
+    users = [i for i in incidents if i.entity_type == "user" and i.entity in read_by][:DEMO_SCOPED_INCIDENTS]
+    first_out: Path | None = None
+    for incident in users:
+        exposure = scope(ws, ScopeOptions(account=incident.entity, incident_id=incident.id))
+        out = ws.root / "scope" / incident.id
+        write_report(exposure, out)
+        reported = {m["message_id"] for m in exposure["messages"] if m["confidence"] >= 0.5}
+        expected = read_by[incident.entity]
+        table.add_row(
+            Text(incident.id),
+            Text(incident.entity),
+            f"{len(reported):,}",
+            f"{len(expected):,}",
+            f"{len(reported & expected):,}",
+            f"{len(exposure['parties']):,}",
+            f"{exposure['data_subjects']:,}",
+        )
+        if first_out is None:
+            result = notify(exposure, incident.to_json(), None, out / "notify", org_name="Example Agency")
+            first_out = out
+            console.print(
+                Text(
+                    f"notify {incident.id}: {len(result.letters)} letters, PPC and GDPR drafts, STIX bundle, "
+                    f"MISP event in {out / 'notify'}"
+                )
+            )
+    console.print(table)
+    if first_out is not None:
+        console.print(Text(f"exposure report: {first_out / 'report.html'}", style="dim"))
 
 
 def _progress(console: Console) -> Progress:

@@ -383,3 +383,28 @@ def test_fast_mime_walk_agrees_with_the_email_package() -> None:
     assert [a["name"] for a in mixed["attachments"]] == ["名簿.csv", "report.pdf"]
     assert mixed["body_text"].strip() == "see attached"
     assert "x()" not in mb._row(unit, _mime_samples()[2], 0)["body_text"]
+
+
+def test_a_new_network_shared_with_the_attacker_is_the_attackers_and_deliveries_are_not_sessions() -> None:
+    events = [
+        _event(
+            "a1", T0, "login", src_ip="198.51.100.7", asn="Rotating Hosting", session_id="A", source_format="dovecot"
+        ),
+        _event(
+            "a2", T0, "login", src_ip="198.51.100.9", asn="Rotating Hosting", session_id="B", source_format="dovecot"
+        ),
+        _event("a3", T0, "login", src_ip="192.0.2.80", asn="Some ISP", session_id="C", source_format="dovecot"),
+        _event("d1", T0, "save", session_id="L", source_format="dovecot", protocol="lmtp"),
+    ]
+    sessions = group_sessions(events)
+    assert {s.id for s in sessions} == {"dovecot:A", "dovecot:B", "dovecot:C"}
+    judge(sessions, Judgement(incident_ips=frozenset({"198.51.100.7"})), known_ips=set(), known_asns={"Office ISP"})
+    assert {s.id: s.verdict for s in sessions} == {
+        "dovecot:A": "attacker",
+        "dovecot:B": "attacker",
+        "dovecot:C": "uncertain",
+    }
+    # A network the account itself used before the incident proves nothing.
+    sessions = group_sessions(events)
+    judge(sessions, Judgement(incident_ips=frozenset({"198.51.100.7"})), set(), known_asns={"Rotating Hosting"})
+    assert {s.id: s.verdict for s in sessions}["dovecot:B"] == "uncertain"

@@ -197,7 +197,12 @@ def group_sessions(events: list[Event]) -> list[ScopedSession]:
         session.events.append(event)
         if event.src_ip:
             session.src_ips.add(event.src_ip)
-    return sorted(sessions.values(), key=lambda s: (s.events[0].time, s.id))
+    accesses = [s for s in sessions.values() if not all(e.protocol in _DELIVERY for e in s.events)]
+    return sorted(accesses, key=lambda s: (s.events[0].time, s.id))
+
+
+#: Local delivery agents: their "sessions" put mail into the mailbox, they read nothing.
+_DELIVERY = frozenset({"lmtp", "lda"})
 
 
 def judge(sessions: list[ScopedSession], judgement: Judgement, known_ips: set[str], known_asns: set[str]) -> None:
@@ -238,6 +243,32 @@ def judge(sessions: list[ScopedSession], judgement: Judgement, known_ips: set[st
             evidence.append(f"{ip} appears in the incident but was used by the account on earlier days")
         session.verdict = verdict
         session.evidence = evidence
+    _same_network_as_attacker(sessions, known_asns)
+
+
+def _same_network_as_attacker(sessions: list[ScopedSession], known_asns: set[str]) -> None:
+    """Uncertain sessions from an attacker's network (AS) that the account never used are the attacker's.
+
+    Intruders rotate addresses inside one hosting or VPN provider; an address the incident
+    never named, in a network the account had never used before, next to the attacker's own
+    sessions, is far likelier theirs than the account owner's.
+    """
+    attacker_networks: dict[str, str] = {}
+    for session in sessions:
+        if session.verdict == "attacker":
+            for event in session.events:
+                if event.asn and event.src_ip and event.asn not in known_asns:
+                    attacker_networks.setdefault(event.asn, event.src_ip)
+    for session in sessions:
+        if session.verdict != "uncertain":
+            continue
+        shared = sorted({e.asn for e in session.events if e.asn in attacker_networks and e.src_ip})
+        if shared:
+            session.verdict = "attacker"
+            session.evidence.append(
+                f"network {', '.join(shared)} is the attacker's (as {attacker_networks[shared[0]]}) "
+                "and was never used by the account before the incident"
+            )
 
 
 def _by_history(session: ScopedSession, known_ips: set[str], known_asns: set[str]) -> tuple[Verdict, list[str]]:
