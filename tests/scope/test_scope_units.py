@@ -404,7 +404,8 @@ def test_a_new_network_shared_with_the_attacker_is_the_attackers_and_deliveries_
         "dovecot:B": "attacker",
         "dovecot:C": "uncertain",
     }
-    # A network the account itself used before the incident proves nothing.
+    # A network the account itself used before the incident is the account's, not the attacker's.
     sessions = group_sessions(events)
     judge(sessions, Judgement(incident_ips=frozenset({"198.51.100.7"})), set(), known_asns={"Rotating Hosting"})
-    assert {s.id: s.verdict for s in sessions}["dovecot:B"] == "uncertain"
+    verdicts = {s.id: s.verdict for s in sessions}
+    assert verdicts["dovecot:A"] == "attacker" and verdicts["dovecot:B"] == "legitimate"
