@@ -287,6 +287,11 @@ def test_dates_that_are_not_birth_dates(text: str) -> None:
         ("1600 Pennsylvania Avenue NW, Washington, DC 20500", "1600 Pennsylvania Avenue NW, Washington, DC 20500"),
         ("Home address: 42 Wellington Road, Manchester M14 6BH, UK", "42 Wellington Road, Manchester M14 6BH, UK"),
         ("10 Downing Street\nLondon SW1A 2AA", "10 Downing Street London SW1A 2AA"),
+        (
+            "1-2-3 Kasumigaseki, Chiyoda-ku, Tokyo 100-8901, Japan",
+            "1-2-3 Kasumigaseki, Chiyoda-ku, Tokyo 100-8901, Japan",
+        ),
+        ("2-1 Otemachi 1-chome, Chiyoda-ku, Tokyo 100-0004", "2-1 Otemachi 1-chome, Chiyoda-ku, Tokyo 100-0004"),
     ],
 )
 def test_postal_address_found(text: str, address: str) -> None:

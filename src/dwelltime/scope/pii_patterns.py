@@ -520,9 +520,18 @@ _EN_ADDRESS = re.compile(
 )
 
 
+# A Japanese address written in English, as Japanese organisations sign English mail:
+# "1-2-3 Kasumigaseki, Chiyoda-ku, Tokyo 100-8901, Japan"
+_JP_ADDRESS_EN = re.compile(
+    r"(?<![\w\-])[0-9]{1,4}(?:-[0-9]{1,4}){1,3},?[ ][A-Z][A-Za-z\-]+(?:[ ][A-Z0-9][A-Za-z0-9\-]+){0,2},[ ]"
+    r"(?:[A-Z][A-Za-z\-]*(?:-ku|-shi|-cho|-machi|-gun|[ ]City|[ ]Ward|[ ]Ku)\b,?[ ]){0,2}"
+    r"[A-Z][A-Za-z\-]*(?:[ ]Prefecture)?,?[ ][0-9]{3}-[0-9]{4}(?:,?[ ]Japan)?(?![0-9])"
+)
+
+
 def find_addresses(text: str, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
-    for rx in (_JP_ADDRESS, _EN_ADDRESS):
+    for rx in (_JP_ADDRESS, _EN_ADDRESS, _JP_ADDRESS_EN):
         for m in rx.finditer(text):
             end = m.end()
             if _ADDRESS_WORD.search(ctx.prefix(m.start(), 20)):
