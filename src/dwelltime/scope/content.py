@@ -19,7 +19,7 @@ from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
-from dwelltime.scope.mailbox import decode_part
+from dwelltime.scope.mailbox import walk_parts
 from dwelltime.scope.text import html_to_text
 
 MAX_ATTACHMENT_BYTES = 32 * 1024 * 1024
@@ -52,30 +52,18 @@ def read_message_text(source_path: str, offset: int, length: int, kind: str) -> 
 
 
 def message_text(msg: Message) -> MessageText:
-    plain: list[str] = []
-    html: list[str] = []
-    out = MessageText("")
-    for part in msg.walk():
-        if part.is_multipart():
+    body, parts = walk_parts(msg)
+    out = MessageText(body)
+    for index, (filename, ctype, part) in enumerate(parts, start=1):
+        name = filename or f"attachment-{index}"
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
             continue
-        filename = part.get_filename()
-        disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
-        ctype = part.get_content_type()
-        if filename or disposition == "attachment":
-            name = str(filename or f"attachment-{len(out.attachments) + 1}")
-            payload = part.get_payload(decode=True)
-            if not isinstance(payload, bytes):
-                continue
-            text, note = attachment_text(name, ctype, payload, part.get_content_charset())
-            if text:
-                out.attachments[name] = text[:MAX_TEXT_CHARS]
-            if note:
-                out.notes.append(f"{name}: {note}")
-        elif ctype == "text/plain":
-            plain.append(decode_part(part))
-        elif ctype == "text/html":
-            html.append(decode_part(part))
-    out.body = "\n".join(plain) if plain else "\n".join(html_to_text(h) for h in html)
+        text, note = attachment_text(name, ctype, payload, part.get_content_charset())
+        if text:
+            out.attachments[name] = text[:MAX_TEXT_CHARS]
+        if note:
+            out.notes.append(f"{name}: {note}")
     return out
 
 

@@ -545,11 +545,12 @@ def _param(value: str, name: str, header: str) -> str | None:
     return str(found)
 
 
-def _walk(msg: Message) -> tuple[str, list[dict[str, Any]]]:
-    """The readable body text (plain parts, else HTML as text) and the attachments' metadata."""
+def walk_parts(msg: Message) -> tuple[str, list[tuple[str, str, Message]]]:
+    """The readable body text (plain parts, else HTML as text) and the attachment parts
+    as (decoded file name, content type, part)."""
     plain: list[str] = []
     html: list[str] = []
-    attachments: list[dict[str, Any]] = []
+    attachments: list[tuple[str, str, Message]] = []
     for part in msg.walk():
         if part.is_multipart():
             continue
@@ -557,22 +558,25 @@ def _walk(msg: Message) -> tuple[str, list[dict[str, Any]]]:
         disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
         ctype = part.get_content_type()
         if filename or disposition == "attachment":
-            payload = part.get_payload(decode=True)
-            attachments.append(
-                {
-                    "name": _header_text(filename) or "",
-                    "content_type": ctype,
-                    "size": len(payload) if isinstance(payload, bytes) else 0,
-                }
-            )
-            continue
-        if ctype == "text/plain":
+            attachments.append((_header_text(filename) or "", ctype, part))
+        elif ctype == "text/plain":
             plain.append(decode_part(part))
         elif ctype == "text/html":
             html.append(decode_part(part))
-    if plain:
-        return "\n".join(plain), attachments
-    return "\n".join(html_to_text(h) for h in html), attachments
+    body = "\n".join(plain) if plain else "\n".join(html_to_text(h) for h in html)
+    return body, attachments
+
+
+def _walk(msg: Message) -> tuple[str, list[dict[str, Any]]]:
+    """Body text and the attachments' metadata (name, type, decoded size)."""
+    body, parts = walk_parts(msg)
+    attachments = []
+    for name, ctype, part in parts:
+        payload = part.get_payload(decode=True)
+        attachments.append(
+            {"name": name, "content_type": ctype, "size": len(payload) if isinstance(payload, bytes) else 0}
+        )
+    return body, attachments
 
 
 def decode_part(part: Message) -> str:

@@ -13,6 +13,7 @@ import html
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from dwelltime.scope.contract import PII_CATEGORIES, Exposure
 
@@ -44,78 +45,27 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_CSV_FORMULA) else text
 
 
+_MESSAGE_COLUMNS = ("message_id", "folder", "date", "sender", "to", "subject", "confidence", "access", "in_index")
+_PARTY_COLUMNS = ("organisation", "domain", "country", "language", "in_directory", "messages", "data_subjects")
+
+
 def _messages_csv(exposure: Exposure, path: Path) -> Path:
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "message_id",
-                "folder",
-                "date",
-                "from",
-                "to",
-                "subject",
-                "confidence",
-                "access",
-                "in_index",
-                *PII_CATEGORIES,
-            ]
-        )
-        for m in exposure["messages"]:
-            writer.writerow(
-                [
-                    _cell(v)
-                    for v in (
-                        m["message_id"],
-                        m["folder"],
-                        m["date"],
-                        m["sender"],
-                        ";".join(m["to"]),
-                        m["subject"],
-                        m["confidence"],
-                        ";".join(m["access"]),
-                        m["in_index"],
-                        *(m["pii"].get(c, 0) for c in PII_CATEGORIES),
-                    )
-                ]
-            )
-    tmp.replace(path)
-    return path
+    rows = [dict(m, to=";".join(m["to"]), access=";".join(m["access"])) for m in exposure["messages"]]
+    return _write_csv(path, _MESSAGE_COLUMNS, rows)
 
 
 def _parties_csv(exposure: Exposure, path: Path) -> Path:
+    return _write_csv(path, _PARTY_COLUMNS, [dict(p) for p in exposure["parties"]])
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> Path:
+    """One row per item: the given columns, then the personal-data counts by category."""
     tmp = path.with_suffix(".csv.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "organisation",
-                "domain",
-                "country",
-                "language",
-                "in_directory",
-                "messages",
-                "data_subjects",
-                *PII_CATEGORIES,
-            ]
-        )
-        for p in exposure["parties"]:
-            writer.writerow(
-                [
-                    _cell(v)
-                    for v in (
-                        p["organisation"],
-                        p["domain"],
-                        p["country"],
-                        p["language"],
-                        p["in_directory"],
-                        p["messages"],
-                        p["data_subjects"],
-                        *(p["pii"].get(c, 0) for c in PII_CATEGORIES),
-                    )
-                ]
-            )
+        writer.writerow([*columns, *PII_CATEGORIES])
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns] + [row["pii"].get(c, 0) for c in PII_CATEGORIES])
     tmp.replace(path)
     return path
 
