@@ -4,11 +4,16 @@
 * UTC session time zone: timestamps are compared and printed in UTC everywhere.
 * No extension auto-install: dwelltime never reaches the network at run time; the
   extensions it uses (json, parquet, icu) are built into the Python package.
+* Spill files in the system temporary directory, not in ``./.tmp`` of whatever directory the
+  analyst ran the command from (DuckDB's default for in-memory databases).
 * Insertion order not preserved: our queries carry explicit row indices or ORDER BY,
   and letting DuckDB emit rows as they finish is markedly faster on two cores.
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
 
 import duckdb
 
@@ -20,6 +25,8 @@ def connect(threads: int | None = None, database: str = ":memory:") -> duckdb.Du
     }
     if threads:
         config["threads"] = threads
+    if database == ":memory:":
+        config["temp_directory"] = os.path.join(tempfile.gettempdir(), f"dwelltime-duckdb-{os.getpid()}")
     con = duckdb.connect(database, config=config)
     con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")
