@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import duckdb
 
@@ -26,7 +27,7 @@ def connect(threads: int | None = None, database: str = ":memory:") -> duckdb.Du
     if threads:
         config["threads"] = threads
     if database == ":memory:":
-        config["temp_directory"] = os.path.join(tempfile.gettempdir(), f"dwelltime-duckdb-{os.getpid()}")
+        config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"dwelltime-duckdb-{os.getpid()}")
     con = duckdb.connect(database, config=config)
     con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")
