@@ -65,7 +65,8 @@ _JA_INTRO = re.compile(
     r"が(?:対応|出席|参加|説明|ご説明|回答|ご案内|確認))"
 )
 _JA_LINE = re.compile(
-    rf"^[ \u3000\t・●■◆\-]*(?P<n>{_ANY_JA})(?:{SP}*[（(][A-Za-z .'\-]+[）)])?(?:[ \u3000\t]{{2,}}|\t|{SP}*$|{SP}*/)",
+    rf"^[ \u3000\t・●■◆\-]*(?:{_K}{{1,8}}(?:部|課|室|局|係|班|長|役|担当|センター|グループ|チーム)[ \u3000]+)?"
+    rf"(?P<n>{_ANY_JA})(?:{SP}*[（(][A-Za-z .'\-]+[）)])?(?:[ \u3000\t]{{2,}}|\t|{SP}*$|{SP}*/)",
     re.MULTILINE,
 )
 _JA_BEFORE_ADDR = re.compile(rf"{_BEFORE_JA}(?P<n>{_ANY_JA}){SP}*<[^>\s]+@")
@@ -82,8 +83,15 @@ _EN_LABEL = re.compile(
     r"\b(?:Name|Full name|Contact(?: person)?|Traveller|Traveler|Passenger|Guest|Applicant|Employee|"
     r"Account (?:holder|name)|"
     r"Card ?holder|From|To|Cc|CC|Sent by|Prepared by|Signed|Attendee|Participant|Requester|Approver|Author|Speaker|"
-    r"Presenter|Chair|Interviewee|Patient|Holder|Beneficiary|Recipient)s?(?:[ \t]*:|\t)[ \t]*"
+    r"Presenter|Chair|Interviewee|Patient|Holder|Beneficiary|Recipient|Delegation|Delegate|Member|Visitor|"
+    r"Team members?|Our delegation)s?(?:[ \t]*:|\t)[ \t]*"
     rf"(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ ])?(?P<n>{_EN_NAME}|{_UP_NAME})(?![A-Za-z])"
+)
+# "Hiroshi-san", "Tanaka-sama": Japanese honorifics in English mail
+_EN_SAN = re.compile(rf"(?<![A-Za-z])(?P<n>{_EN_NAME}|{_CAP})-(?:san|sama|sensei|kun|chan|shi)\b")
+# a name followed by its own data in brackets: "Ngozi Eze (passport A01234567)"
+_EN_BEFORE_PII = re.compile(
+    rf"(?<![A-Za-z])(?P<n>{_EN_NAME})[ ]?[(（](?=(?i:passport|dob|d\.o\.b|born|age[ ]|tel|phone|mobile|[^()\n]*@))"
 )
 _EN_MORE = re.compile(rf"(?:,|;|,? and)[ ]+(?P<n>{_EN_NAME})(?![A-Za-z])")
 _EN_BEFORE_ADDR = re.compile(rf"(?<![A-Za-z])(?P<n>{_EN_NAME})[ ]*<[^>\s]+@")
@@ -310,6 +318,10 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
             while (more := _EN_MORE.match(text, pos)) is not None and _en_ok(more.group("n")):
                 add(more)
                 pos = more.end("n")
+    for rx in (_EN_SAN, _EN_BEFORE_PII):
+        for m in rx.finditer(text):
+            if _en_ok(m.group("n")):
+                add(m)
     for m in _EN_BEFORE_ADDR.finditer(text):
         if _en_ok(m.group("n")):
             add(m)
