@@ -102,3 +102,26 @@ def test_message_text_joins_body_and_attachments() -> None:
     assert found.body.strip() == "添付のとおりです。"
     assert list(found.attachments) == ["旅券.pdf"]
     assert "TK1234567" in found.text
+
+
+def test_index_can_extract_attachment_text_up_front(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from dwelltime.scope.mailbox import index_path, load_index
+    from dwelltime.workspace import Workspace
+
+    base = Path(str(tmp_path))
+    box = base / "boxes" / "s.ito" / "Inbox"
+    box.mkdir(parents=True)
+    msg = EmailMessage()
+    msg["From"] = "a@a.example"
+    msg["Message-ID"] = "<pdf@a.example>"
+    msg.set_content("see attached")
+    msg.add_attachment(_pdf("Passport TK1234567"), maintype="application", subtype="pdf", filename="p.pdf")
+    (box / "1.eml").write_bytes(msg.as_bytes())
+    ws = Workspace.open(base / "ws")
+    index_path(ws, base / "boxes", workers=1)
+    assert load_index(ws).column("attachment_text").to_pylist() == [None]
+    index_path(ws, base / "boxes", workers=1, attachment_text=True)
+    (text,) = load_index(ws).column("attachment_text").to_pylist()
+    assert "TK1234567" in text

@@ -46,13 +46,16 @@ def _time(value: str | None, option: str) -> datetime | None:
 def mailbox_index_command(
     path: Annotated[Path, typer.Argument(help="Mailbox export: mbox / Maildir / .eml / .msg, PATH/<owner>/<folders>.")],
     owner: Annotated[str | None, typer.Option(help="PATH is one mailbox: whose (login or address).")] = None,
+    attachment_text: Annotated[
+        bool, typer.Option("--attachment-text", help="Extract every attachment's text now (else only when exposed).")
+    ] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Index the messages of a mailbox export (folder, date, parties, subject, attachments, text)."""
     from dwelltime.scope.mailbox import index_path
 
     try:
-        summary = index_path(Workspace.open(workspace), path, owner=owner)
+        summary = index_path(Workspace.open(workspace), path, owner=owner, attachment_text=attachment_text)
     except DwelltimeError as exc:
         raise _fail(str(exc)) from exc
     console.print(
