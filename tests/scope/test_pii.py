@@ -148,6 +148,8 @@ def test_any_luhn_valid_card_is_found_in_several_separator_styles(
         ("Tel: +65 6123 4567", "+6561234567"),
         ("Phone no. 03-1234-5678", "+81312345678"),
         ("連絡先電話番号：090-1234-5678", "+819012345678"),
+        ("Phone: 07911 123456", "+447911123456"),  # English mail, spaced the British way
+        ("Mobile: 090-1234-5678", "+819012345678"),  # English mail, a Japanese mobile
     ],
 )
 def test_phone_found_as_e164(text: str, e164: str) -> None:
@@ -287,6 +289,8 @@ def test_dates_that_are_not_birth_dates(text: str) -> None:
         ("1600 Pennsylvania Avenue NW, Washington, DC 20500", "1600 Pennsylvania Avenue NW, Washington, DC 20500"),
         ("Home address: 42 Wellington Road, Manchester M14 6BH, UK", "42 Wellington Road, Manchester M14 6BH, UK"),
         ("10 Downing Street\nLondon SW1A 2AA", "10 Downing Street London SW1A 2AA"),
+        ("Address: 15 Elm Grove, Leeds LS6 2AP", "15 Elm Grove, Leeds LS6 2AP"),
+        ("自宅前の市道（名古屋市緑区鳴海町字下汐田12-3付近）の舗装", "名古屋市緑区鳴海町字下汐田12-3"),
         (
             "1-2-3 Kasumigaseki, Chiyoda-ku, Tokyo 100-8901, Japan",
             "1-2-3 Kasumigaseki, Chiyoda-ku, Tokyo 100-8901, Japan",
@@ -329,6 +333,9 @@ def test_place_names_without_a_street_address_are_not_addresses() -> None:
         ("Contact: Mary Smith, m.smith@example.com", {"Mary Smith"}),
         ("Name,Organisation,Email\nOliver Grant,example.com,o.grant@example.com\n", {"Oliver Grant"}),
         ("弊社の佐藤が伺います。", {"佐藤"}),
+        ("出席者：松井座長、大川委員、堤補佐\n松井座長より開会の挨拶があった。", {"松井", "大川", "堤"}),
+        ("Thanks,\nRachel\n", {"Rachel"}),
+        ("Dear Sato-san,\nThank you.", {"Sato"}),
         ("担当：中島", {"中島"}),
         ("Attendees: Tom Baker, Sue Ellis and Raj Patel", {"Tom Baker", "Sue Ellis", "Raj Patel"}),
         ("I spoke with John Smith yesterday; Kenji Watanabe will attend.", {"John Smith", "Kenji Watanabe"}),

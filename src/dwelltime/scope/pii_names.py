@@ -43,10 +43,12 @@ _KANA_SPACED = re.compile(rf"{_KATA}{{2,10}}(?:[ \u3000・]{_KATA}{{2,10}}){{1,2
 _ANY_JA = rf"(?:{_KANA_NAME}|{_JA_NAME})"
 _BEFORE_JA = r"(?<![\u4e00-\u9fff々〆ヵヶァ-ヶー])"
 
-_HONORIFIC = (
-    r"様|さま|さん|殿|氏|君|くん|先生|部長|課長|係長|室長|局長|次長|主任|主査|課長補佐|参事官|審議官|社長|副社長|専務|"
-    r"常務|取締役|理事長|理事|所長|教授|准教授|博士|弁護士|医師|会長"
+_TITLES = (
+    r"課長補佐|部長|課長|係長|室長|局長|次長|主任|主査|主幹|参事官|審議官|社長|副社長|専務|常務|取締役|理事長|理事|所長|"
+    r"教授|准教授|博士|弁護士|医師|会長|委員長|委員|座長|議長|補佐|専門官|調査官|参与|顧問|監査役|係員"
 )
+_HONORIFIC = rf"様|さま|さん|殿|氏|君|くん|先生|{_TITLES}"
+_TITLE_END = re.compile(rf"(?:{_TITLES}|様|殿|氏)$")
 _JA_HONORIFIC = re.compile(rf"{_BEFORE_JA}(?P<n>{_ANY_JA}){SP}*(?:{_HONORIFIC})(?![\u4e00-\u9fff々])")
 # kanji that make 様 part of a word (仕様, 同様, 模様, 皆様 ...), not an honorific
 _NOT_BEFORE_SAMA = frozenset("仕同模多異各皆奥王神仏殿有")
@@ -99,6 +101,11 @@ _EN_BEFORE_ADDR = re.compile(rf"(?<![A-Za-z])(?P<n>{_EN_NAME})[ ]*<[^>\s]+@")
 _EN_LAST_FIRST = re.compile(rf"(?<![A-Za-z])(?P<f>{_CAP}|[A-Z]{{2,}}),[ ](?P<g>{_CAP})[ ]*<[^>\s]+@")
 _EN_PAREN = re.compile(rf"[（(](?P<n>{_EN_NAME})[）)]")
 _EN_LINE = re.compile(rf"^[ \t・\-*•]*(?P<n>{_EN_NAME}|{_UP_NAME}),?(?=[ \t]*$|[ \t]{{2,}}|\t|,[ ])", re.MULTILINE)
+_EN_SIGN_OFF = re.compile(
+    r"^[ \t]*(?:thanks|thank you|cheers|best|regards|best regards|kind regards|many thanks|br)[ \t]*[,!.]?[ \t]*\n"
+    rf"[ \t]*(?P<n>{_CAP})[ \t]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
 _EN_ANY = re.compile(rf"(?<![A-Za-z])(?P<n>{_EN_NAME})(?![A-Za-z])")
 _CLOSING = re.compile(
     r"^\s*(?:--+|—+|(?:best|kind|warm|warmest|many|with)?\s*(?:regards|wishes|thanks)|sincerely|"
@@ -252,6 +259,15 @@ _COMPANY_WORDS = _words(
 )
 
 
+def _untitled(name: str) -> str:
+    """The name without a title written onto it: "松井座長" -> "松井", "河合 課長" stays as found."""
+    cut = _TITLE_END.sub("", name).rstrip(" \u3000")
+    return cut if cut else name
+
+
+_EN_SUFFIX = re.compile(r"-(?:san|sama|sensei|kun|chan|shi)$")
+
+
 def _ja_plausible(name: str) -> bool:
     compact = name.replace(" ", "").replace("\u3000", "")
     if compact in _JA_STOP or len(compact) < 2 or len(compact) > 10:
@@ -272,15 +288,25 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
     def add(m: re.Match[str], value: str | None = None) -> None:
         raw = value if value is not None else m.group("n")
         start = m.start("n") + (len(m.group("n")) - len(raw))
-        out.append(Finding("person_name", clean(raw), start, m.end("n")))
+        raw = _EN_SUFFIX.sub("", raw)
+        out.append(Finding("person_name", clean(raw), start, start + len(raw)))
+
+    def add_ja(m: re.Match[str], name: str) -> None:
+        # name is m's candidate with a run-in title cut off its end ("松井座長" -> "松井")
+        start = m.start("n")
+        out.append(Finding("person_name", clean(name), start, start + len(name)))
 
     if japanese:
         for m in _JA_LABEL.finditer(text):
-            if _ja_plausible(m.group("n")):
-                add(m)
+            name = _untitled(m.group("n"))
+            if _ja_plausible(name):
+                add_ja(m, name)
         for m in _JA_HONORIFIC.finditer(text):
             name = m.group("n")
             trimmed = _trim_run(name) if name[0] not in "ァヶー" and re.match(_K, name) else name
+            if trimmed is not None and len(trimmed) == 1 and trimmed in JA_SURNAMES_KANJI:
+                add(m, trimmed)  # 堤補佐, 林課長: a one-kanji surname with a title is a name
+                continue
             if trimmed is None or not _ja_plausible(trimmed) or trimmed[-1] in _NOT_BEFORE_SAMA:
                 continue
             if (
@@ -291,7 +317,7 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
                 add(m, trimmed)
         for rx in (_JA_INTRO, _JA_LINE, _JA_BEFORE_ADDR):
             for m in rx.finditer(text):
-                name = m.group("n")
+                name = _untitled(m.group("n"))
                 if not _ja_plausible(name):
                     continue
                 # a foreign name in katakana, its parts spaced ("リー ウェイ"), before です or
@@ -299,8 +325,8 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
                 kana = _KANA_SPACED.fullmatch(name) is not None and (
                     rx is not _JA_LINE or "(" in m.group() or "（" in m.group()
                 )
-                if kana or _surname_split(name) or _ner_confirms(ctx, m.start("n"), m.end("n")):
-                    add(m)
+                if kana or _surname_split(name) or _ner_confirms(ctx, m.start("n"), m.start("n") + len(name)):
+                    add_ja(m, name)
         for m in _EN_PAREN.finditer(text):
             if _en_ok(m.group("n")):
                 add(m)
@@ -340,6 +366,11 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
             if _PASSPORT_NEAR.search(line) or _en_in_tables(name.title()):
                 add(m)
         elif after_closing or _en_half_in_tables(name):
+            add(m)
+    # "Thanks,\nRachel": a first name signing off
+    for m in _EN_SIGN_OFF.finditer(text):
+        name = m.group("n")
+        if name.lower() in GIVEN_NAMES and _en_ok(name):
             add(m)
     for m in _EN_ANY.finditer(text):
         if _en_in_tables(m.group("n")) and _en_ok(m.group("n")):

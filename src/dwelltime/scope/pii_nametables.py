@@ -102,6 +102,10 @@ louise wei li ming jun hao yan lan minjun jiwoo seojun hyun ji min anna muller h
 ursula pierre jean marie claude francois sophie luc nguyen thi van minh ravi priya raj anil sunita amit deepak
 rahul pooja ahmed mohammed ali fatima omar hassan carlos juan luis miguel sofia lucia diego ivan olga sergei
 natalia
+ben tom sue sam dan nick chris matt alex kate jen liz jim bob joe rob steve tony mike dave pat tim andy
+jenny katie becky beth meg josh jon will bill fred ted ed greg jeff ken ron ray roy hugh neil rachel laura
+tomasz piotr jan marek agnieszka katarzyna lars erik ingrid sven pedro ana rosa elena marco giulia
+chidi ngozi kwame amara tunde yusuf aisha zainab arjun vikram lakshmi deepa kavya rohan ananya
 """
 )
 

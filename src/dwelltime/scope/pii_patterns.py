@@ -63,6 +63,7 @@ _NANP = re.compile(r"\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-][0-9]{4}")
 
 def find_phones(text: str, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
+    ja_script = re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text) is not None
     for cand in _PHONE_CANDIDATE.finditer(text):
         base = cand.start()
         if base > 0 and (text[base - 1].isalnum() and text[base - 1].isascii()):
@@ -88,6 +89,12 @@ def find_phones(text: str, ctx: Context) -> list[Finding]:
                 continue
             number = m.number
             valid = phonenumbers.is_valid_number(number)
+            if domestic and not plus and not ja_script and not re.search(HY, raw):
+                # "07700 900456" in English mail: spaced the British way, not hyphenated the
+                # Japanese way; read it as a UK number when it is one
+                gb = phonenumbers.parse(raw, "GB")
+                if phonenumbers.is_valid_number(gb) or (not valid and phonenumbers.is_possible_number(gb)):
+                    number, valid = gb, phonenumbers.is_valid_number(gb)
             if not valid and not plus and _NANP.fullmatch(raw.strip()):
                 # "(415) 555-0132": a North American number written nationally
                 us = phonenumbers.parse(raw, "US")
@@ -485,7 +492,10 @@ _CITY = (
     r"熊本)市)"
 )
 _JBLOCK = rf"{D}{{1,4}}(?:丁目|番地|番|号|{HY}|ー)(?:{D}{{1,4}}(?:番地|番|号|{HY}|ー)?){{0,3}}"
-_LOCALITY = rf"[^\s,，、。()（）\t〒:：]{{1,30}}?{_JBLOCK}[^\s,，、。\t\u3040-\u309f]*"
+_LOCALITY = (
+    rf"[^\s,，、。()（）\t〒:：]{{1,30}}?{_JBLOCK}"
+    r"(?:(?!付近|周辺|辺り)[^\s,，、。\t\u3040-\u309f()（）「」\[\]])*"
+)
 _BUILDING = (
     r"(?:ビル|階|号室|タワー|マンション|ハイツ|コーポ|荘|館|棟|レジデンス|アパート|センター|プラザ|"
     r"ハウス|ヒルズ|Ｆ|[0-9]F\b|#)"
@@ -506,7 +516,8 @@ _ADDRESS_LABEL = re.compile(
 )
 _STREET_KIND = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Terrace|Parkway|Pkwy|"
-    r"Highway|Hwy|Square|Sq|Crescent|Close|Row|Circle|Gardens|Hill|Walk|Mews)"
+    r"Highway|Hwy|Square|Sq|Crescent|Close|Row|Circle|Gardens|Hill|Walk|Mews|Grove|Green|Rise|Vale|View|Park|"
+    r"Quay|Wharf|Yard|Parade|Broadway|Embankment|Approach|Plaza|Trail|Alley|Pike)"
 )
 _UK_POST = r"[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}"
 _EN_ADDRESS = re.compile(
