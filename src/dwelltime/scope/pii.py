@@ -21,8 +21,6 @@ pattern is what it is.  Message text is attacker-controlled: it is only matched 
 
 from __future__ import annotations
 
-import bisect
-
 from dwelltime.scope.contract import PII_CATEGORIES
 from dwelltime.scope.pii_base import Context, Finding
 from dwelltime.scope.pii_names import find_names
@@ -79,17 +77,12 @@ def find_pii(text: str) -> list[Finding]:
         found.extend(detect(text, ctx))
     found.sort(key=lambda f: (_PRIORITY[f.category], f.start, -(f.end - f.start)))
     kept: list[Finding] = []
-    starts: list[int] = []  # kept spans are disjoint, so sorted by start they are sorted by end too
-    ends: list[int] = []
+    covered = bytearray(len(text))  # characters already claimed by a kept finding
     for f in found:
-        if f.end <= f.start:
-            continue
-        i = bisect.bisect_left(starts, f.end)
-        if i > 0 and ends[i - 1] > f.start:
+        if f.end <= f.start or any(covered[f.start : f.end]):
             continue
         kept.append(f)
-        starts.insert(i, f.start)
-        ends.insert(i, f.end)
+        covered[f.start : f.end] = b"\x01" * (f.end - f.start)
     kept = _drop_partial_names(kept)
     kept.sort(key=lambda f: (f.start, f.end))
     return kept

@@ -452,11 +452,11 @@ def find_dates_of_birth(text: str, ctx: Context) -> list[Finding]:
     low = text.lower()
     if not any(h in low for h in _DOB_HINTS) and _RELATION.search(low) is None:
         return out  # every rule below needs one of these
-    seen: list[tuple[int, int]] = []
+    seen = bytearray(len(text))  # characters already part of a date (the patterns overlap)
     today = date.today()
     for kind, rx in _DATE_PATTERNS:
         for m in rx.finditer(text):
-            if any(s < m.end() and m.start() < e for s, e in seen):
+            if any(seen[m.start() : m.end()]):
                 continue
             born = _to_date(kind, m)
             if born is None or not (1900 <= born.year <= today.year) or born > today:
@@ -473,7 +473,7 @@ def find_dates_of_birth(text: str, ctx: Context) -> list[Finding]:
                 continue
             if _NOT_DOB.search(prefix[-12:]) and not _DOB_WORD.search(prefix[-16:]):
                 continue
-            seen.append((m.start(), m.end()))
+            seen[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
             out.append(Finding("date_of_birth", born.isoformat(), m.start(), m.end()))
     return out
 
