@@ -58,7 +58,7 @@ _PHONE_LABEL = re.compile(
 
 _ID_LABEL = re.compile(r"(?:\bid|\bpin|passcode|パスコード|暗証番号)\s*[:：]?\s*$")
 _DATE_LIKE = re.compile(r"(?:19|20)[0-9]{2}[./\-][0-9]{1,2}[./\-][0-9]{1,2}")
-_NANP = re.compile(r"\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-][0-9]{4}")
+_NANP = re.compile(r"(?:1[ .\-])?\(?[2-9][0-9]{2}\)?[ .\-]?[2-9][0-9]{2}[ .\-][0-9]{4}")
 
 
 def find_phones(text: str, ctx: Context) -> list[Finding]:
@@ -95,8 +95,9 @@ def find_phones(text: str, ctx: Context) -> list[Finding]:
                 gb = phonenumbers.parse(raw, "GB")
                 if phonenumbers.is_valid_number(gb) or (not valid and phonenumbers.is_possible_number(gb)):
                     number, valid = gb, phonenumbers.is_valid_number(gb)
-            if not valid and not plus and _NANP.fullmatch(raw.strip()):
-                # "(415) 555-0132": a North American number written nationally
+            if not plus and not domestic and _NANP.fullmatch(raw.strip()):
+                # "(415) 555-0132", "1-800-555-0199": a North American number written nationally
+                # (a Japanese one written nationally starts with 0)
                 us = phonenumbers.parse(raw, "US")
                 if phonenumbers.is_valid_number(us):
                     number, valid = us, True
@@ -209,7 +210,11 @@ def find_cards(text: str, ctx: Context) -> list[Finding]:
 
 # --- passports ----------------------------------------------------------------------------
 
-_PASSPORT = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2}[0-9]{7}|[A-Z][0-9]{8}|[A-Z]{1,2}[0-9]{6,7}|[0-9]{9})(?![A-Za-z0-9])")
+# ASCII or full-width (forms filled in Japanese often write ＴＫ１２３４５６７)
+_PASSPORT = re.compile(
+    rf"(?<![A-Za-z0-9Ａ-Ｚａ-ｚ０-９])([A-ZＡ-Ｚ]{{2}}{D}{{7}}|[A-ZＡ-Ｚ]{D}{{8}}|[A-ZＡ-Ｚ]{{1,2}}{D}{{6,7}}|{D}{{9}})"
+    r"(?![A-Za-z0-9Ａ-Ｚａ-ｚ０-９])"
+)
 _PASSPORT_WORD = re.compile(r"passport|パスポート|旅券")
 
 
@@ -228,7 +233,7 @@ def find_passports(text: str, ctx: Context) -> list[Finding]:
             ok = _PASSPORT_WORD.search(nfkc(ctx.previous_line(pos)).lower()[-40:]) is not None
         if not ok:
             continue
-        value = m.group()
+        value = nfkc(m.group())
         if value.isdigit() and "passport" not in near[-20:] and "旅券" not in near and "パスポート" not in near:
             continue
         out.append(Finding("passport", value, m.start(), m.end()))
