@@ -217,6 +217,10 @@ def test_passport_shaped_codes_without_the_keyword_are_not_passports() -> None:
         ("新口座：三菱UFJ銀行 丸の内支店（店番123） 普通 1234567", "三菱UFJ銀行 丸の内支店 普通 1234567"),
         ("振込先：みずほ銀行 東京営業部 普通預金 1234567 カ）アクメ", "みずほ銀行 東京営業部 普通 1234567"),
         ("三井住友銀行　渋谷支店　当座　7654321", "三井住友銀行 渋谷支店 当座 7654321"),
+        (
+            "下記口座へお振込みください。\n　三菱UFJ銀行　本店営業部\n　普通　1234567\n",
+            "三菱UFJ銀行 本店営業部 普通 1234567",
+        ),
         ("Pay to: 横浜銀行 本店 (branch 001), Current account 7654321", "横浜銀行 本店 当座 7654321"),
         (
             "振込先口座\n銀行名：りそな銀行\n支店名：新横浜支店\n預金種目：普通\n口座番号：3012345\n",
@@ -249,6 +253,7 @@ def test_seven_digit_numbers_without_a_bank_are_not_accounts() -> None:
         ("DOB: March 4, 1980", "1980-03-04"),
         ("DOB 1980-03-04", "1980-03-04"),
         ("Born on 03/15/1979 in Ohio", "1979-03-15"),
+        ("DOB 11/04/1948", "1948-04-11"),  # ambiguous: read day first, as most of the world writes it
         ("氏名,生年月日\n田中 宏,1980/03/04\n", "1980-03-04"),
     ],
 )

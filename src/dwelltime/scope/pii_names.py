@@ -108,6 +108,8 @@ _EN_SIGN_OFF = re.compile(
     rf"[ \t]*(?P<n>{_CAP})[ \t]*$",
     re.MULTILINE | re.IGNORECASE,
 )
+# endings of English words that sign mail but are not first names ("Management", "Accounting")
+_WORDISH = re.compile(r"(?:ment|tion|sion|ing|ity|ness|ship|ance|ence|ics|ers|ists?|ory|ary|ive|al|ry)$")
 _EN_ANY = re.compile(rf"(?<![A-Za-z])(?P<n>{_EN_NAME})(?![A-Za-z])")
 _CLOSING = re.compile(
     r"^\s*(?:--+|—+|(?:best|kind|warm|warmest|many|with)?\s*(?:regards|wishes|thanks)|sincerely|"
@@ -372,7 +374,7 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
     # "Thanks,\nRachel": a first name signing off
     for m in _EN_SIGN_OFF.finditer(text):
         name = m.group("n")
-        if name.lower() in GIVEN_NAMES and _en_ok(name):
+        if _en_ok(name) and (name.lower() in GIVEN_NAMES or _WORDISH.search(name.lower()) is None):
             add(m)
     for m in _EN_ANY.finditer(text):
         if _en_in_tables(m.group("n")) and _en_ok(m.group("n")):

@@ -252,7 +252,7 @@ _KIND = r"普通預金|当座預金|貯蓄預金|普通|当座|貯蓄|総合|Ord
 _BANK_FULL = re.compile(
     rf"(?P<bank>{_BANK}){SP}*(?P<branch>{_BRANCH})"
     rf"(?:{SP}*[（(](?:店番|支店番号|支店コード|店番号|branch(?: no\.?| code)?)?{SP}*[:：]?{SP}*{D}{{3}}[）)])?"
-    rf"[ \u3000\t,、，/]*(?:口座{SP}*)?(?P<kind>{_KIND})(?:預金|口座|{SP}*account)?"
+    rf"[ \u3000\t,、，/]*(?:\n[ \u3000\t]*)?(?:口座{SP}*)?(?P<kind>{_KIND})(?:預金|口座|{SP}*account)?"
     rf"[ \u3000\t:：,、]*(?:口座番号|No\.?|番号|number)?[ \u3000\t:：]*(?P<num>{D}{{7}})(?![0-9０-９])",
     re.IGNORECASE,
 )
@@ -439,9 +439,10 @@ def _to_date(kind: str, m: re.Match[str]) -> date | None:
             return date(int(nfkc(g["y"])), int(nfkc(g["m"])), int(nfkc(g["d"])))
         if kind == "xy":
             a, b, year = int(nfkc(g["a"])), int(nfkc(g["b"])), int(nfkc(g["y"]))
-            # 04/03/1980: month first with slashes (US forms), day first with dots and
-            # hyphens (European forms), unless one reading is impossible
-            day_first = a > 12 or (b <= 12 and m.group("s") != "/")
+            # 04/03/1980: day first, as most of the world (and Japan's foreign partners in
+            # Europe, Asia and Oceania) writes it; month first (US) only when the day-first
+            # reading is impossible (03/15/1979); an ambiguous date is read day first.
+            day_first = a > 12 or b <= 12
             return date(year, b, a) if day_first else date(year, a, b)
         month = _MONTHS[g["mon"].lower()]
         return date(int(g["y"]), month, int(g["d"]))
@@ -598,7 +599,8 @@ _HEALTH_TERMS: dict[str, str] = {
     "diagnosis": r"(?<!fault )(?<!system )(?<!network )\bdiagnos(?:is|ed|es)\b",
     "medication": r"\bmedications?\b|\bprescriptions?\b|\bprescribed\b",
     "hospital admission": r"\bhospitali[sz](?:ed|ation)\b|\badmitted to hospital\b|\bin hospital\b",
-    "surgery": r"\bsurgery\b|\bsurgical\b|\boperation on (?:his|her|my)\b",
+    # lower case only: a British GP's practice is a "Surgery" ("Riverside Surgery")
+    "surgery": r"(?-i:\bsurgery\b|\bsurgical\b)|\boperation on (?:his|her|my)\b",
     "medical condition": r"\bmedical (?:condition|history|certificate|leave|records?)\b"
     r"|\bchronic (?:illness|condition|pain)\b",
     "sick leave": r"\bsick leave\b|\bon sick\b",
