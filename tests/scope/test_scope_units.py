@@ -409,3 +409,31 @@ def test_a_new_network_shared_with_the_attacker_is_the_attackers_and_deliveries_
     judge(sessions, Judgement(incident_ips=frozenset({"198.51.100.7"})), set(), known_asns={"Rotating Hosting"})
     verdicts = {s.id: s.verdict for s in sessions}
     assert verdicts["dovecot:A"] == "attacker" and verdicts["dovecot:B"] == "legitimate"
+
+
+def test_shared_indicators_leave_out_what_every_tenant_shows() -> None:
+    from dwelltime.scope.run import _attacker
+
+    session = ScopedSession("m365:S", "m365", verdict="attacker")
+    session.events = [
+        _event(
+            "1",
+            T0,
+            "login",
+            src_ip="198.51.100.7",
+            user_agent="python-requests/2.31.0",
+            app_id="d3590ed6-52b3-4102-aeff-aad2292ab01c",
+        ),
+        _event(
+            "2",
+            T0,
+            "mail_read",
+            src_ip="198.51.100.7",
+            user_agent="Client=REST;Client=RESTSystem;;",
+            app_id="6f1c0b2a-0000-4000-8000-00000000abcd",
+        ),
+    ]
+    found = _attacker([session])
+    assert found["user_agents"] == ["python-requests/2.31.0"]
+    assert found["app_ids"] == ["6f1c0b2a-0000-4000-8000-00000000abcd"]
+    assert found["ips"] == ["198.51.100.7"]

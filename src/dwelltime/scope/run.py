@@ -361,6 +361,33 @@ def _parties(
     return parties
 
 
+#: Microsoft first-party application ids (Office, Exchange Online, Outlook, Teams, Graph
+#: Explorer, Azure CLI/PowerShell...).  Every tenant's users use them, so as indicators shared
+#: with partners they would only match everybody; the attacker's own (consented) apps stay.
+FIRST_PARTY_APP_IDS = frozenset(
+    {
+        "d3590ed6-52b3-4102-aeff-aad2292ab01c",  # Microsoft Office
+        "00000002-0000-0ff1-ce00-000000000000",  # Office 365 Exchange Online
+        "00000003-0000-0000-c000-000000000000",  # Microsoft Graph
+        "00000006-0000-0ff1-ce00-000000000000",  # Microsoft Office 365 Portal
+        "1fec8e78-bce4-4aaf-ab1b-5451cc387264",  # Microsoft Teams
+        "27922004-5251-4030-b22d-91ecd9a37ea4",  # Outlook Mobile
+        "5d661950-3475-41cd-a2c3-d671a3162bc1",  # Outlook (new)
+        "4765445b-32c6-49b0-83e6-1d93765276ca",  # OfficeHome
+        "89bee1f7-5e6e-4d8a-9f3d-ecd601259da7",  # Office365 Shell WCSS-Client
+        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",  # Azure CLI
+        "1950a258-227b-4e31-a9cf-717495945fc2",  # Azure PowerShell
+        "de8bc8b5-d9f9-48b1-a8ad-b748da725064",  # Graph Explorer
+    }
+)
+
+
+def _is_indicator_agent(value: str) -> bool:
+    """User agents worth sharing: not Exchange's ``Client=...`` descriptors, which name a protocol
+    (REST, OWA, ActiveSync) every user of the tenant shows, not the attacker's software."""
+    return not value.startswith("Client=")
+
+
 def _attacker(sessions: list[Any]) -> Attacker:
     ips: Counter[str] = Counter()
     agents: set[str] = set()
@@ -371,9 +398,9 @@ def _attacker(sessions: list[Any]) -> Attacker:
         for event in session.events:
             if event.src_ip:
                 ips[event.src_ip] += 1
-            if event.user_agent:
+            if event.user_agent and _is_indicator_agent(event.user_agent):
                 agents.add(event.user_agent)
-            if event.app_id:
+            if event.app_id and event.app_id.lower() not in FIRST_PARTY_APP_IDS:
                 apps.add(event.app_id)
             if event.asn and event.src_ip:
                 asns.add(event.asn)
