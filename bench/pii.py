@@ -197,6 +197,38 @@ def score(
     return table, elapsed, misses
 
 
+HANDWRITTEN = ROOT.parent / "tests" / "scope" / "data" / "pii_handwritten.json"
+
+
+def score_handwritten(path: Path = HANDWRITTEN) -> dict[str, dict[str, float]]:
+    """P/R per category on the hand-written mail of the tests (the only truth with health terms).
+
+    These messages were written to look like real mail, not like the simulator's; sets 2-4
+    were scored once before any fix they prompted (see the report), so this is not held out.
+    """
+    docs = json.loads(path.read_text(encoding="utf-8"))
+    tp: dict[str, int] = defaultdict(int)
+    fp: dict[str, int] = defaultdict(int)
+    fn: dict[str, int] = defaultdict(int)
+    for doc in docs:
+        got = {(f.category, f.value) for f in find_pii(doc["text"])}
+        want = {(c, v) for c, v in doc["expect"]}
+        for cat in PII_CATEGORIES:
+            g = {v for c, v in got if c == cat}
+            w = {v for c, v in want if c == cat}
+            tp[cat] += len(g & w)
+            fp[cat] += len(g - w)
+            fn[cat] += len(w - g)
+    return {
+        cat: {
+            "truth": tp[cat] + fn[cat],
+            "precision": round(tp[cat] / (tp[cat] + fp[cat]), 4) if tp[cat] + fp[cat] else 1.0,
+            "recall": round(tp[cat] / (tp[cat] + fn[cat]), 4) if tp[cat] + fn[cat] else 1.0,
+        }
+        for cat in PII_CATEGORIES
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--users", type=int, default=60)
@@ -238,6 +270,11 @@ def main() -> int:
         print(row)
     h = table["all"]["health"]
     print(f"health: no truth planted by the simulator; {int(h['found'])} values found (false positives)")
+    hand = score_handwritten() if HANDWRITTEN.exists() else {}
+    if hand:
+        print("hand-written mail (tests/scope/data/pii_handwritten.json):")
+        for cat, c in hand.items():
+            print(f"  {cat:<16}P {c['precision']:.3f}  R {c['recall']:.3f}  n {int(c['truth'])}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "simulation": {"org": "hybrid", "users": args.users, "days": args.days, "seed": args.seed},
@@ -250,6 +287,7 @@ def main() -> int:
         "target": TARGET,
         "meets_target": ok,
         "by_language": table,
+        "handwritten": hand,
         "examples": misses,
     }
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
