@@ -1,0 +1,1 @@
+"""Behavioural models: statistical scorers that complement the rule catalogue."""
