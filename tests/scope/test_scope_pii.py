@@ -656,3 +656,17 @@ def test_large_and_hostile_texts_scan_in_linear_time() -> None:
         t0 = time.perf_counter()
         find_pii(text)
         assert time.perf_counter() - t0 < 5.0, text[:20]
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Hi Olivia and Marcus,\n\nThanks for joining.", {"Olivia", "Marcus"}),
+        ("with support from Arjun Mehta.", {"Arjun Mehta"}),
+        ("弊社の法務担当である上野より回答させていただきます。", {"上野"}),
+        ("株式会社テクノリンク\nカスタマーサポート部　松永\n", {"松永"}),
+        ("We flew from Austin Texas to Charlotte Douglas airport.", set()),
+    ],
+)
+def test_names_in_running_text_and_signatures(text: str, names: set[str]) -> None:
+    assert values(text, "person_name") == names

@@ -66,9 +66,13 @@ _JA_INTRO = re.compile(
     rf"(?:の|、|。|^|\n){SP}*(?P<n>{_ANY_JA}){SP}*(?:です|と申します|でございます|が担当|が伺|が参|より|から(?:連絡|ご連絡)|"
     r"が(?:対応|出席|参加|説明|ご説明|回答|ご案内|確認))"
 )
+# "担当である上野より回答いたします": the verb after it says a person is meant
+_JA_ACTOR = re.compile(
+    rf"{_BEFORE_JA}(?P<n>{_JA_NAME}){SP}*(?:より|から)(?:ご?回答|ご?連絡|ご?説明|ご?報告|ご?案内|お送り|送付)"
+)
 _JA_LINE = re.compile(
     r"^[ \u3000\t・●■◆\-]*(?:[0-9０-９]{1,3}[.．)）、]|[①-⑳]|[(（][0-9０-９]{1,3}[)）])?[ \u3000]*"
-    rf"(?:{_K}{{1,8}}(?:部|課|室|局|係|班|長|役|担当|センター|グループ|チーム)[ \u3000]+)?"
+    r"(?:[\u4e00-\u9fff々ァ-ヶー・]{1,15}(?:部|課|室|局|係|班|長|役|担当|センター|グループ|チーム)[ \u3000]+)?"
     rf"(?P<n>{_ANY_JA})(?:{SP}*[（(](?:[A-Za-z .'\-]+|[^（()）\n]{{1,12}})[）)])?"
     r"(?:[ \u3000\t]{2,}|\t|\u3000|[ \u3000]*$|[ \u3000]*/)",
     re.MULTILINE,
@@ -97,6 +101,7 @@ _EN_SAN = re.compile(rf"(?<![A-Za-z])(?P<n>{_EN_NAME}|{_CAP})-(?:san|sama|sensei
 _EN_BEFORE_PII = re.compile(
     rf"(?<![A-Za-z])(?P<n>{_EN_NAME})[ ]?[(（](?=(?i:passport|dob|d\.o\.b|born|age[ ]|tel|phone|mobile|[^()\n]*@))"
 )
+_EN_MORE_SALUTE = re.compile(rf"(?:,|,? and|[ ]&)[ ]+(?P<n>{_EN_NAME}|{_CAP})(?=[ ]*[,:\n!])")
 _EN_MORE = re.compile(rf"(?:,|;|,? and)[ ]+(?P<n>{_EN_NAME})(?![A-Za-z])")
 _EN_BEFORE_ADDR = re.compile(rf"(?<![A-Za-z])(?P<n>{_EN_NAME})[ ]*<[^>\s]+@")
 # Outlook's "Family, Given <address>" (and "TANAKA, Hiroshi"): reordered to "Given Family"
@@ -158,6 +163,25 @@ def _en_in_tables(name: str) -> bool:
         return False
     first, last = tokens[0], tokens[-1]
     return (first in GIVEN_NAMES and last in FAMILY_NAMES) or (first in FAMILY_NAMES and last in GIVEN_NAMES)
+
+
+# Given names that are also everyday English words: not enough on their own to make a name.
+_GIVEN_WORDS = frozenset(
+    _words(
+        """
+    will mark grace may bill pat rose ray ed jack frank art sue rob hope faith joy summer dawn april june august
+    august jun ken sean max miles chase hunter victoria penny holly ivy iris lily daisy poppy ruby amber crystal
+    destiny harmony heather jasmine olive pearl violet hazel autumn skye sky sunny rich young gene guy lance
+    austin virginia georgia charlotte florence madison savannah regina adelaide eugene lincoln jackson
+    """
+    )
+)
+
+
+def _en_known_given(name: str) -> bool:
+    """A known given name that is not also a common word, then a capitalised family name."""
+    tokens = name.split()
+    return len(tokens) >= 2 and tokens[0].lower() in GIVEN_NAMES and tokens[0].lower() not in _GIVEN_WORDS
 
 
 def _en_half_in_tables(name: str) -> bool:
@@ -319,7 +343,7 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
                 or _ner_confirms(ctx, m.end("n") - len(trimmed), m.end("n"))
             ):
                 add(m, trimmed)
-        for rx in (_JA_INTRO, _JA_LINE, _JA_BEFORE_ADDR):
+        for rx in (_JA_INTRO, _JA_LINE, _JA_BEFORE_ADDR, _JA_ACTOR):
             for m in rx.finditer(text):
                 name = _untitled(m.group("n"))
                 if not _ja_plausible(name):
@@ -337,6 +361,10 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
     for m in _EN_SALUTE.finditer(text):
         if _en_ok(m.group("n")):
             add(m)
+            pos = m.end("n")  # "Hi Olivia and Marcus,"
+            while (more := _EN_MORE_SALUTE.match(text, pos)) is not None and _en_ok(more.group("n")):
+                add(more)
+                pos = more.end("n")
     for m in _EN_LABEL.finditer(text):
         name = m.group("n")
         if _en_ok(name) and (
@@ -377,7 +405,8 @@ def find_names(text: str, ctx: Context) -> list[Finding]:
         if _en_ok(name) and (name.lower() in GIVEN_NAMES or _WORDISH.search(name.lower()) is None):
             add(m)
     for m in _EN_ANY.finditer(text):
-        if _en_in_tables(m.group("n")) and _en_ok(m.group("n")):
+        name = m.group("n")
+        if _en_ok(name) and (_en_in_tables(name) or _en_known_given(name)):
             add(m)
     # names in the name column of a table
     if "," in text or "\t" in text:
