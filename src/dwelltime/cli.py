@@ -7,6 +7,7 @@ through ``rich.text.Text`` or escaped, never interpreted as markup.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -274,16 +275,38 @@ def sql_command(
 def detect_command(
     workspace: WorkspaceOpt = None,
     engine: Annotated[str, typer.Option(help="duckdb (embedded default) or spark.")] = "duckdb",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Incremental: judge only events from the last run's watermark on ('--since' alone or '--since last'),"
+            " or from the newest snapshot at or before an ISO time. Falls back to a full run (and says why) when the"
+            " data before the watermark, the catalogue or the identity mapping changed."
+        ),
+    ] = None,
 ) -> None:
-    """Run every detection over everything stored; write alerts and risk-based incidents."""
-    from dwelltime.detect.pipeline import detect
+    """Run every detection over everything stored (or, with --since, over what is new); write alerts and incidents."""
+    from dwelltime.detect.pipeline import LAST, detect
 
     if engine != "duckdb":
         raise _fail(f"engine {engine!r} is not available in this version (only duckdb)")
+    start: datetime | str | None = None
+    if since is not None:
+        if since.strip().lower() in ("", LAST):
+            start = LAST
+        else:
+            try:
+                start = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
+            except ValueError as exc:
+                raise _fail(f"--since: not 'last' or an ISO time: {since!r}") from exc
+            start = start if start.tzinfo else start.replace(tzinfo=UTC)
     try:
-        result = detect(Workspace.open(workspace, create=False))
+        result = detect(Workspace.open(workspace, create=False), start)
     except DwelltimeError as exc:
         raise _fail(str(exc)) from exc
+    if result.mode == "incremental" and result.since is not None:
+        console.print(Text(f"incremental: events from {result.since.isoformat()} on"))
+    elif since is not None:
+        console.print(Text(f"full run: {result.reason or 'no usable snapshot'}", style="yellow"))
     console.print(f"{result.alerts.num_rows:,} alerts, {len(result.incidents):,} incidents")
     _incident_table([i.to_json() for i in result.incidents])
 

@@ -57,6 +57,9 @@ RELAY_NAMES = r"""
     GROUP BY ip, name
 """
 
+#: The relay mention of a Postfix line (``relay=name[address]``), as kept for incremental runs.
+RELAY_KEY = r"regexp_extract(raw, 'relay=([A-Za-z0-9._-]+)\[([0-9A-Fa-f.:]+)\]', 0)"
+
 #: Mail hosts and since when they count as such (first external SMTP connection or relay mention),
 #: with the first time the host appears in the network data (the start of its learning period).
 MAIL_HOSTS = """

@@ -3,9 +3,10 @@
 Why a shared module: every sign-in detection must agree on what "one sign-in" is and on
 what "a network" is, or the same event would be judged differently by two detections.
 
-* ``LOGINS`` collapses the same sign-in logged twice (Entra's sign-in log and the M365
-  audit log's ``UserLoggedIn`` both record it, same user, address, outcome and second)
-  into one row, so that counts of attempts are counts of attempts, not of log copies.
+* ``logins`` (a shared relation, :mod:`dwelltime.detect.shared`) collapses the same sign-in
+  logged twice (Entra's sign-in log and the M365 audit log's ``UserLoggedIn`` both record
+  it, same user, address, outcome and second) into one row, so that counts of attempts
+  are counts of attempts, not of log copies.
 * ``NET`` is the network a sign-in came from: its AS number, else its country, else
   its address (enrichment can miss the AS of small or new allocations).
 * ``ORG_NETS`` / ``ORG_IPS`` say from when a network / an address is one the
@@ -21,27 +22,6 @@ from __future__ import annotations
 #: Distinct users after whom a network / an address counts as the organisation's own.
 ORG_USERS = 3
 
-LOGINS = """
-logins AS (
-    SELECT
-        user,
-        src_ip,
-        outcome,
-        min(time) AS time,
-        min(event_uid) AS event_uid,
-        max(src_asn) AS asn,
-        max(src_as_org) AS as_org,
-        coalesce(max(src_net_class), 'unknown') AS net,
-        max(src_country) AS country,
-        max(src_city) AS city,
-        max(src_lat) AS lat,
-        max(src_lon) AS lon,
-        max(protocol) AS protocol,
-        max(session_id) AS session_id
-    FROM events
-    WHERE event_class = 'auth' AND action = 'login' AND user IS NOT NULL AND outcome IN ('success', 'failure')
-    GROUP BY user, src_ip, outcome, date_trunc('second', time)
-)"""
 
 #: The network of a row of ``logins`` (an expression).
 NET = "coalesce('AS' || CAST(asn AS VARCHAR), 'country ' || country, src_ip, 'unknown')"

@@ -10,7 +10,9 @@ high-confidence form of :mod:`admin_compliance_search_or_export`.
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 from dwelltime.detect.rules._admin import MAILBOXES
 
@@ -124,6 +126,16 @@ DETECTION = Detection(
         "Triage: stop the export requests, find the PST / download location, ask who approved the case."
     ),
     query=_QUERY,
+    # a search/export session lasts a day from the actor's first operation; self-granted roles reach 7 days back
+    lookback=timedelta(days=8),
+    keep=(
+        Keep(
+            "event_class = 'admin' AND action IN ('compliance_search', 'mailbox_export') AND outcome"
+            " <> 'failure' AND user IS NOT NULL",
+            ("user",),
+        ),
+        Keep("action = 'New-ManagementRoleAssignment'"),
+    ),
     positives=(
         Case(
             "self-granted role, then PST export of a colleague",

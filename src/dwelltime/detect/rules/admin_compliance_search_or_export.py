@@ -10,7 +10,9 @@ someone who does it routinely is not.
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 from dwelltime.detect.rules._admin import MAILBOXES
 
@@ -134,6 +136,16 @@ DETECTION = Detection(
         "is the actor a compliance officer with a ticket for this case; which mailboxes; where the export went."
     ),
     query=_QUERY,
+    # a search/export session lasts a day from the actor's first operation; granted roles reach 7 days back
+    lookback=timedelta(days=8),
+    keep=(
+        Keep(
+            "event_class = 'admin' AND action IN ('compliance_search', 'mailbox_export') AND outcome"
+            " <> 'failure' AND user IS NOT NULL",
+            ("user",),
+        ),
+        Keep("action = 'New-ManagementRoleAssignment'"),
+    ),
     positives=(
         Case("self-granted export role, search with export, PST export of a colleague", (_ORG_START, *_FIRST), 3),
         Case(

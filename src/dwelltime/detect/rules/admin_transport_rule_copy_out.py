@@ -9,7 +9,9 @@ copies to a domain the organisation does not own has no routine explanation.
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 _QUERY = """
@@ -47,7 +49,7 @@ SELECT
     CASE WHEN r.src_ip IS NULL THEN [] ELSE [r.src_ip] END AS src_ips,
     coalesce(r.user, '?') || ' ' || coalesce(r.operation, 'changed a transport rule') || ' "' || coalesce(r.target, '?')
         || '": copies or redirects mail to ' || r.destinations || ' (outside domain(s): '
-        || array_to_string(o.domains, ', ') || ', never a sign-in domain of the organisation); from '
+        || array_to_string(list_sort(o.domains), ', ') || ', never a sign-in domain of the organisation); from '
         || coalesce(r.src_ip, 'unknown address') || coalesce(' ' || r.src_as_org, '')
         || coalesce(' (' || r.src_net_class || ')', '') AS explanation
 FROM rules r
@@ -85,6 +87,11 @@ DETECTION = Detection(
         "count the messages it copied (message trace by rule), and review the admin account."
     ),
     query=_QUERY,
+    # only the first sign-in per domain of the organisation counts
+    lookback=timedelta(0),
+    keep=(
+        Keep("user LIKE '%@%' AND event_class = 'auth' AND outcome = 'success'", ("lower(split_part(user, '@', 2))",)),
+    ),
     positives=(
         Case(
             "BlindCopyTo a free-mail address",

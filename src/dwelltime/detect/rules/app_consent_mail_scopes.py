@@ -11,7 +11,9 @@ signed in with before, asking for mail scopes, is worth a look every time.
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 #: Delegated or application permissions that read, change or send mail (Graph, EWS, IMAP/POP/SMTP, Gmail).
@@ -104,6 +106,18 @@ DETECTION = Detection(
         "user, revoke the grant and the app's tokens, then review what the app read (MailItemsAccessed by app_id)."
     ),
     query=_QUERY,
+    # first consent per app, first use per app and user
+    lookback=timedelta(0),
+    keep=(
+        Keep(
+            "event_class = 'app_consent' AND action = 'consent' AND outcome <> 'failure'",
+            ("coalesce(app_id, target)",),
+        ),
+        Keep(
+            "event_class IN ('auth', 'mailbox_access') AND app_id IS NOT NULL AND user IS NOT NULL",
+            ("app_id, user",),
+        ),
+    ),
     positives=(
         Case(
             "user consents to an unknown app with Mail.Read + offline_access",

@@ -10,7 +10,9 @@ Recipients come from the MTA (Postfix) log or from any send record that carries 
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 _QUERY = """
@@ -111,6 +113,14 @@ DETECTION = Detection(
         "(an anomalous sign-in, an inbox rule). Triage: read the subject, check for links, ask the sender."
     ),
     query=_QUERY,
+    # every sent message: first-time recipients are per (sender, recipient), inside lists
+    lookback=timedelta(0),
+    keep=(
+        Keep(
+            "((event_class = 'mail_send' AND user IS NOT NULL) OR (event_class = 'mail_flow' AND user IS NOT NULL"
+            " AND sender IS NOT NULL)) AND recipients IS NOT NULL AND len(recipients) > 0"
+        ),
+    ),
     positives=(
         Case(
             "12 partners and colleagues never written to, in two messages",

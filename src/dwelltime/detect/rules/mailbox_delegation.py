@@ -10,7 +10,9 @@ routinely, or one that opens mail folders to Default/Anonymous, is worth a quest
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 _QUERY = """
@@ -107,6 +109,14 @@ DETECTION = Detection(
         "remove the permission if unexplained and check the grantee account."
     ),
     query=_QUERY,
+    # every delegation change (rare): the actor's earlier changes are counted
+    lookback=timedelta(days=2),
+    keep=(
+        Keep(
+            "event_class = 'mailbox_change' AND (action IN ('mailbox_permission', 'recipient_permission',"
+            " 'folder_permission') OR (action = 'admin_change' AND params['GrantSendOnBehalfTo'] IS NOT NULL))"
+        ),
+    ),
     positives=(
         Case(
             "Inbox opened to Default",

@@ -7,14 +7,18 @@ common and benign; forwarding to a domain the organisation does not use is not.
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 _QUERY = """
 WITH org_domains AS (
-    SELECT DISTINCT lower(split_part(user, '@', 2)) AS domain
+    -- Since when each domain is one the organisation signs in with (only the past counts).
+    SELECT lower(split_part(user, '@', 2)) AS domain, min(time) AS first_seen
     FROM events
     WHERE user LIKE '%@%' AND event_class = 'auth' AND outcome = 'success'
+    GROUP BY lower(split_part(user, '@', 2))
 ),
 forwards AS (
     SELECT event_uid, time, user, src_ip, action, target,
@@ -38,7 +42,10 @@ SELECT
         || CASE WHEN f.action = 'forwarding' THEN 'mailbox forwarding' ELSE 'an inbox rule' END AS explanation
 FROM forwards f
 WHERE f.destination LIKE '%@%'
-  AND regexp_extract(f.destination, '@([^>;, ]+)', 1) NOT IN (SELECT domain FROM org_domains)
+  AND NOT EXISTS (
+      SELECT 1 FROM org_domains o
+      WHERE o.domain = regexp_extract(f.destination, '@([^>;, ]+)', 1) AND o.first_seen < f.time
+  )
 """
 
 _LOGIN = ev("2024-04-01T00:00:00Z", event_class="auth", action="login", user="a.sato@agency.example.jp")
@@ -55,6 +62,11 @@ DETECTION = Detection(
         "(src_ip, client), whether the user knows the destination, and what mail already went out since."
     ),
     query=_QUERY,
+    # only the first sign-in per domain of the organisation counts
+    lookback=timedelta(0),
+    keep=(
+        Keep("user LIKE '%@%' AND event_class = 'auth' AND outcome = 'success'", ("lower(split_part(user, '@', 2))",)),
+    ),
     positives=(
         Case(
             "forwarding setting to a free-mail address",

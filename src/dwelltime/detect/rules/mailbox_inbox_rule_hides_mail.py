@@ -15,7 +15,9 @@ UpdateInboxRules (RuleActions / RuleCondition text).
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 #: Folders people do not open: mail moved there is as good as deleted.
@@ -140,6 +142,14 @@ DETECTION = Detection(
         "there, what mail the rule already moved; remove the rule and reset the session."
     ),
     query=_QUERY,
+    # a folder's first access is in the first row with that exact folder list (fewer keys than folders)
+    lookback=timedelta(0),
+    keep=(
+        Keep(
+            "event_class = 'mailbox_access' AND folders IS NOT NULL",
+            ("coalesce(mailbox, user), array_to_string(folders, '|')",),
+        ),
+    ),
     positives=(
         Case(
             "BEC rule: payment words into RSS Feeds, marked read, name '..,'",

@@ -11,7 +11,9 @@ for the user *and* rare in the organisation.
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 #: Microsoft's own mail clients (application ids): a user moving to one of them is a new device, not an intruder.
@@ -141,6 +143,15 @@ DETECTION = Detection(
         "consent or token gave it access, from which network it read (hosting is worse), which messages it read."
     ),
     query=_QUERY,
+    # first read per user, and per user, app and protocol
+    lookback=timedelta(0),
+    keep=(
+        Keep(
+            "event_class = 'mailbox_access' AND action IN ('mail_read', 'mail_sync') AND user IS NOT NULL"
+            " AND app_id IS NOT NULL AND app_id <> ''",
+            ("user", "user, lower(app_id), coalesce(protocol, '?')"),
+        ),
+    ),
     positives=(
         Case(
             "consented app reads mail from a cloud host",

@@ -8,6 +8,8 @@ through the Internet Message-ID of the sent message and of the deleted item.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dwelltime.detect.base import Case, Detection
 from dwelltime.detect.cases import ev
 
@@ -85,6 +87,8 @@ DETECTION = Detection(
         "and look at the sign-in that sent it; a few users do tidy their Sent Items, so check the habit first."
     ),
     query=_QUERY,
+    # a send 30 minutes before the delete
+    lookback=timedelta(hours=1),
     positives=(
         Case(
             "phish sent, sent copy hard-deleted two minutes later",

@@ -14,15 +14,17 @@ appliance that should have none is worth a person's look on its own.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 from dwelltime.detect.rules._mailhosts import (
     EXTERNAL_CONNS,
     GATEWAY,
     LEARNING_DAYS,
     MAIL_HOSTS,
+    RELAY_KEY,
     RELAY_NAMES,
     ROUTINE_PORTS,
     zeek_conn,
@@ -87,8 +89,8 @@ evidence AS (
     SELECT a.host, a.dnet,
         list(b.event_uid) AS uids,
         list(DISTINCT b.dst_ip) AS ips,
-        string_agg(DISTINCT CAST(b.dst_port AS VARCHAR), ',') AS ports,
-        string_agg(DISTINCT b.server_name, ',') AS names,
+        nullif(array_to_string(list_sort(list(DISTINCT CAST(b.dst_port AS VARCHAR))), ','), '') AS ports,
+        nullif(array_to_string(list_sort(list(DISTINCT b.server_name)), ','), '') AS names,
         CAST(avg(b.up) AS BIGINT) AS avg_up,
         CAST(avg(b.down) AS BIGINT) AS avg_down,
         COUNT(DISTINCT b.dst_ip) AS n_ips
@@ -191,6 +193,15 @@ DETECTION = Detection(
         "any large upload to it (dt.network.mail_host_outbound_volume); isolate the appliance if unexplained."
     ),
     query=_QUERY,
+    # every Zeek row of the (few) network events; the first Postfix mention of each relay
+    lookback=timedelta(0),
+    keep=(
+        Keep("event_class = 'network'"),
+        Keep(
+            "event_class = 'mail_flow' AND raw LIKE '%relay=%'",
+            (RELAY_KEY,),
+        ),
+    ),
     positives=(
         Case("hourly TLS beacon with no server name to a new VPS", (*_BASE, *_beacons(3, 5, 60)), 1),
         Case("five-minute beacon", (*_BASE, *_beacons(3, 12, 5)), 1),

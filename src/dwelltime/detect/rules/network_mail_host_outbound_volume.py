@@ -12,10 +12,19 @@ any destination, above a floor of megabytes, is not how appliances behave.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
-from dwelltime.detect.rules._mailhosts import EXTERNAL_CONNS, GATEWAY, LEARNING_DAYS, MAIL_HOSTS, RELAY_NAMES, zeek_conn
+from dwelltime.detect.base import Case, Detection, Keep
+from dwelltime.detect.rules._mailhosts import (
+    EXTERNAL_CONNS,
+    GATEWAY,
+    LEARNING_DAYS,
+    MAIL_HOSTS,
+    RELAY_KEY,
+    RELAY_NAMES,
+    zeek_conn,
+)
 
 #: Bytes the day's upload to one destination must exceed, whatever the baseline.
 FLOOR_BYTES = 5_000_000
@@ -70,7 +79,8 @@ crossing AS (
     SELECT * FROM judged WHERE so_far > threshold AND so_far - up <= threshold AND time >= mail_since
 ),
 evidence AS (
-    SELECT c.event_uid, list(r.event_uid) AS uids, string_agg(DISTINCT r.dst_ip, ',') AS ips
+    SELECT c.event_uid, list(r.event_uid) AS uids,
+        nullif(array_to_string(list_sort(list(DISTINCT r.dst_ip)), ','), '') AS ips
     FROM crossing c
     JOIN running r ON r.host = c.host AND r.dnet = c.dnet AND r.day = c.day AND r.nth <= c.nth AND r.up > 0
     GROUP BY c.event_uid
@@ -143,6 +153,15 @@ DETECTION = Detection(
         "whether the same address gets regular small connections (a beacon) from the host."
     ),
     query=_QUERY,
+    # every Zeek row (daily volume baselines); the first Postfix mention of each relay
+    lookback=timedelta(0),
+    keep=(
+        Keep("event_class = 'network'"),
+        Keep(
+            "event_class = 'mail_flow' AND raw LIKE '%relay=%'",
+            (RELAY_KEY,),
+        ),
+    ),
     positives=(
         Case(
             "48 MB pushed to an outside server over TLS",

@@ -16,23 +16,25 @@ person, an incident opens, while a VPN user alone does not.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 #: Days of a user's login history before a "new network" can alert (the learning period).
 LEARNING_DAYS = 4
 
+#: The network of a login: the LAN, else the AS, else the AS name, else the address.
+_NET = (
+    "CASE WHEN src_net_class = 'private' THEN 'LAN' WHEN src_asn IS NOT NULL THEN 'AS' || CAST(src_asn AS VARCHAR)"
+    " WHEN src_as_org IS NOT NULL THEN src_as_org ELSE src_ip END"
+)
+
 _QUERY = f"""
 WITH logins AS (
     SELECT event_uid, time, user, src_ip, src_asn, src_as_org, src_net_class, protocol,
-        CASE
-            WHEN src_net_class = 'private' THEN 'LAN'
-            WHEN src_asn IS NOT NULL THEN 'AS' || CAST(src_asn AS VARCHAR)
-            WHEN src_as_org IS NOT NULL THEN src_as_org
-            ELSE src_ip
-        END AS net
+        {_NET} AS net
     FROM events
     WHERE event_class = 'auth' AND action = 'login' AND outcome = 'success'
       AND source_format IN ('dovecot', 'postfix')
@@ -41,8 +43,7 @@ WITH logins AS (
 numbered AS (
     SELECT *,
         ROW_NUMBER() OVER (PARTITION BY user, net ORDER BY time, event_uid) AS nth_on_net,
-        COUNT(*) OVER (PARTITION BY user ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-            AS earlier_logins
+        ROW_NUMBER() OVER (PARTITION BY user ORDER BY time, event_uid) AS nth_for_user
     FROM logins
 ),
 -- The earliest event is in every prefix of the data, so these minima never look ahead.
@@ -65,7 +66,7 @@ ip_users AS (
 ),
 history AS (
     SELECT c.event_uid,
-        string_agg(DISTINCT h.net, ', ') AS usual_nets,
+        nullif(array_to_string(list_sort(list(DISTINCT h.net)), ', '), '') AS usual_nets,
         COUNT(DISTINCT h.net) AS usual_count
     FROM candidates c
     JOIN user_nets h ON h.user = c.user AND h.first_time < c.time
@@ -109,8 +110,8 @@ SELECT
     'first ' || upper(coalesce(protocol, 'mail')) || ' login for ' || user || ' from ' || net
         || coalesce(' (' || src_as_org || ')', '') || ', a ' || src_net_class || ' network, from ' || src_ip
         || ' at ' || strftime(time, '%Y-%m-%d %H:%M') || ' UTC; '
-        || CASE WHEN earlier_logins = 0 THEN 'the first on-prem login ever seen for this user; '
-            ELSE CAST(earlier_logins AS VARCHAR) || ' earlier logins over '
+        || CASE WHEN nth_for_user = 1 THEN 'the first on-prem login ever seen for this user; '
+            ELSE 'their logins over the previous '
                 || CAST(CAST(floor(history_days) AS BIGINT) AS VARCHAR) || ' days came from '
                 || CAST(usual_count AS VARCHAR) || ' network(s): ' || usual_nets || '; ' END
         || CASE WHEN org_users_on_net = 0 THEN 'nobody else in the organisation ever logged in from this network'
@@ -173,6 +174,15 @@ DETECTION = Detection(
         "(folders, message count) and whether the address returns at regular intervals."
     ),
     query=_QUERY,
+    # first login per user, per user and network, per address and user
+    lookback=timedelta(0),
+    keep=(
+        Keep(
+            "event_class = 'auth' AND action = 'login' AND outcome = 'success'"
+            " AND source_format IN ('dovecot', 'postfix') AND user IS NOT NULL AND src_ip IS NOT NULL",
+            ("user", f"user, {_NET}", "src_ip, user"),
+        ),
+    ),
     positives=(
         Case(
             "IMAP from a VPS after a week of office and home logins",

@@ -13,9 +13,10 @@ alike, so an incident needs a second signal (a login from a new network, a cloud
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 #: Days of a user's fetch history before this can alert, and earlier active days required.
@@ -102,7 +103,8 @@ evidence AS (
         list(r.event_uid) AS uids,
         list(DISTINCT l.src_ip) AS ips,
         COUNT(DISTINCT r.session_id) AS sessions,
-        string_agg(DISTINCT CASE WHEN r.new_folder_msgs > 0 THEN r.folder END, ', ') AS new_folders
+        nullif(array_to_string(list_sort(list(DISTINCT CASE WHEN r.new_folder_msgs > 0 THEN r.folder END)), ', '), '')
+            AS new_folders
     FROM crossing c
     JOIN running r ON r.user = c.user AND r.day = c.day AND r.nth <= c.nth
     LEFT JOIN logins l ON l.session_id = r.session_id AND l.user = r.user
@@ -119,7 +121,7 @@ SELECT
     c.user || ' fetched ' || CAST(c.so_far AS VARCHAR) || ' messages over IMAP/POP3 on '
         || strftime(c.time, '%Y-%m-%d') || ' UTC (by ' || strftime(c.time, '%H:%M') || ', in '
         || CAST(e.sessions AS VARCHAR) || ' session(s)'
-        || coalesce(' from ' || array_to_string(e.ips, ', '), '') || '); on '
+        || coalesce(' from ' || array_to_string(list_sort(e.ips), ', '), '') || '); on '
         || CAST(c.past_days AS VARCHAR) || ' earlier active days the most was '
         || CAST(c.top AS VARCHAR) || ' (average ' || CAST(round(c.past_msgs / c.past_days, 1) AS VARCHAR) || ')'
         || CASE WHEN c.new_so_far > 0 THEN '; ' || CAST(c.new_so_far AS VARCHAR)
@@ -182,6 +184,14 @@ DETECTION = Detection(
         "device that day, and which folders were read."
     ),
     query=_QUERY,
+    # every fetch row (daily baselines per user); the logins of the day's sessions (one may start the day before)
+    lookback=timedelta(days=2),
+    keep=(
+        Keep(
+            "source_format = 'dovecot' AND user IS NOT NULL AND ((event_class = 'mailbox_access'"
+            " AND action IN ('mail_read', 'mail_sync')) OR action = 'session_end')"
+        ),
+    ),
     positives=(
         Case(
             "a script pulls 80 messages in one session",

@@ -13,9 +13,10 @@ recipients on messages of at least three different senders.  High.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
 
 #: Distinct senders whose messages must carry the new outside address, within WINDOW_HOURS of its first sighting.
@@ -74,7 +75,7 @@ evidence AS (
         list(DISTINCT r.src_ip) AS ips,
         COUNT(DISTINCT r.event_uid) AS messages,
         COUNT(DISTINCT r.sender) AS senders,
-        string_agg(DISTINCT r.sender, ', ') AS sender_list,
+        nullif(array_to_string(list_sort(list(DISTINCT r.sender)), ', '), '') AS sender_list,
         MIN(r.first_time) AS first_time,
         MIN(r.observer) AS mta
     FROM completing c
@@ -150,6 +151,14 @@ DETECTION = Detection(
         "configuration and when, and how much mail already went to it."
     ),
     query=_QUERY,
+    # every Postfix delivery (first sight of a recipient is inside recipient lists)
+    lookback=timedelta(0),
+    keep=(
+        Keep(
+            "event_class = 'mail_flow' AND action = 'deliver' AND source_format = 'postfix' AND sender LIKE '%@%'"
+            " AND recipients IS NOT NULL"
+        ),
+    ),
     positives=(Case("an outside copy on five colleagues' internal mail", (*_HISTORY, *_burst("2024-04-09", _SPY)), 1),),
     negatives=(
         Case(

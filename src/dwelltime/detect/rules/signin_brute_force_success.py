@@ -9,17 +9,17 @@ never signed in from before (the user's own home, office or carrier is not a gue
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
-from dwelltime.detect.rules._signin import LOGINS, NET, NET_TEXT, hhmm
+from dwelltime.detect.rules._signin import NET, NET_TEXT, hhmm
 
 MIN_FAILURES = 10
 
 _QUERY = f"""
-WITH {LOGINS},
-wins AS (
+WITH wins AS (
     SELECT *
     FROM (
         SELECT *, {NET_TEXT} AS where_text,
@@ -91,6 +91,9 @@ DETECTION = Detection(
         "network condition."
     ),
     query=_QUERY,
+    # failures in the hour before; the first success per user and network
+    lookback=timedelta(hours=2),
+    keep=(Keep("outcome = 'success' AND src_ip IS NOT NULL", (f"user, {NET}",), relation="logins"),),
     positives=(
         Case(
             "12 guesses from Vultr then a success",

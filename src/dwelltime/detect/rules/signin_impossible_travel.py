@@ -17,20 +17,24 @@ travel stays under it.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
-from dwelltime.detect.rules._signin import LOGINS, NET, NET_TEXT, ORG_IPS, hhmm, km
+from dwelltime.detect.rules._signin import NET, NET_TEXT, ORG_IPS, hhmm, km
 
 MIN_KM = 1000
 MAX_KMH = 1000
 SAME_PLACE_KM = 500
 UNCERTAINTY_KM = 500
+#: A jump between the same two networks is said once in this many days (a trip, a commute).
+REPEAT_DAYS = 14
+#: The longest gap between two sign-ins that can still be too fast: the far side of the earth.
+_MAX_GAP = timedelta(hours=(20_040 - UNCERTAINTY_KM) / MAX_KMH)
 
 _QUERY = f"""
-WITH {LOGINS},
-{ORG_IPS},
+WITH {ORG_IPS},
 points AS (
     SELECT l.*
     FROM (SELECT *, {NET_TEXT} AS where_text, {NET} AS netkey FROM logins WHERE outcome = 'success') l
@@ -60,11 +64,18 @@ measured AS (
     WHERE prev_time IS NOT NULL
 ),
 jumps AS (
-    SELECT *,
-        ROW_NUMBER() OVER (PARTITION BY user, least(prev_netkey, netkey), greatest(prev_netkey, netkey)
-                           ORDER BY time, event_uid) AS nth_for_pair
+    SELECT *, least(prev_netkey, netkey) AS pair_a, greatest(prev_netkey, netkey) AS pair_b
     FROM measured
     WHERE dist_km > {MIN_KM} AND dist_km > {SAME_PLACE_KM} AND (dist_km - {UNCERTAINTY_KM}) / hours > {MAX_KMH}
+),
+-- The same two networks jumped between again within REPEAT_DAYS: the same trip or commute, said once.
+repeated AS (
+    SELECT j.event_uid
+    FROM jumps j
+    JOIN jumps e ON e.user = j.user AND e.pair_a = j.pair_a AND e.pair_b = j.pair_b
+     AND e.time >= j.time - INTERVAL {REPEAT_DAYS} DAY
+     AND (e.time < j.time OR (e.time = j.time AND e.event_uid < j.event_uid))
+    GROUP BY j.event_uid
 )
 SELECT
     user AS entity,
@@ -81,7 +92,7 @@ SELECT
         || ', then ' || coalesce(city, '?') || ' via ' || where_text || ' [' || coalesce(src_ip, '?') || '] at '
         || {hhmm("time")} AS explanation
 FROM jumps
-WHERE nth_for_pair = 1
+WHERE event_uid NOT IN (SELECT event_uid FROM repeated)
 """
 
 _USER = "a.sato@agency.example.jp"
@@ -156,6 +167,9 @@ DETECTION = Detection(
         "user's? Check the other one's network, user agent and what its session did."
     ),
     query=_QUERY,
+    # earlier jumps between the same networks; the first success per address and user (org addresses)
+    lookback=timedelta(days=REPEAT_DAYS) + _MAX_GAP + timedelta(hours=1),
+    keep=(Keep("outcome = 'success' AND src_ip IS NOT NULL", ("src_ip, user",), relation="logins"),),
     positives=(
         Case(
             "Tokyo then Lagos 40 minutes later",

@@ -10,18 +10,18 @@ history is shorter than the learning period, is left alone.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
-from dwelltime.detect.rules._signin import LOGINS, NET, NET_TEXT, ORG_NETS, USER_SINCE, hhmm
+from dwelltime.detect.rules._signin import NET, NET_TEXT, ORG_NETS, USER_SINCE, hhmm
 
 LEARNING_DAYS = 7
 LEGACY = "('imap', 'pop3', 'smtp', 'submission', 'ews', 'legacy')"
 
 _QUERY = f"""
-WITH {LOGINS},
-{ORG_NETS},
+WITH {ORG_NETS},
 {USER_SINCE},
 legacy AS (
     SELECT *, {NET} AS netkey, {NET_TEXT} AS where_text,
@@ -90,6 +90,9 @@ DETECTION = Detection(
         "up a mail client? Check the network and what was fetched (mailbox_access events of the session)."
     ),
     query=_QUERY,
+    # first success per user and protocol, per network and user (org networks)
+    lookback=timedelta(0),
+    keep=(Keep("outcome = 'success'", ("user, protocol", f"{NET}, user"), relation="logins"),),
     positives=(
         Case(
             "first IMAP login, from a hosting network, after only failed guesses were seen",

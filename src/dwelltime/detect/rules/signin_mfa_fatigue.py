@@ -12,6 +12,8 @@ if not, revoke sessions, reset the password and look at what the session did.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dwelltime.detect.base import Case, Detection
 from dwelltime.detect.cases import ev
 
@@ -80,6 +82,8 @@ DETECTION = Detection(
         "sessions, reset the password and review what the session did."
     ),
     query=_QUERY,
+    # denials in the hour before the success
+    lookback=timedelta(hours=2),
     positives=(
         Case(
             "four denials in ten minutes, then a success",

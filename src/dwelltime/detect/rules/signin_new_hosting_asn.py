@@ -14,17 +14,17 @@ together with another detection.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
-from dwelltime.detect.rules._signin import LOGINS, NET, NET_TEXT, ORG_NETS, ORG_USERS, USER_SINCE, hhmm
+from dwelltime.detect.rules._signin import NET, NET_TEXT, ORG_NETS, ORG_USERS, USER_SINCE, hhmm
 
 LEARNING_DAYS = 7
 
 _QUERY = f"""
-WITH {LOGINS},
-{ORG_NETS},
+WITH {ORG_NETS},
 {USER_SINCE},
 ok AS (
     SELECT *, {NET} AS netkey,
@@ -121,6 +121,9 @@ DETECTION = Detection(
         "cloud desktop? Compare user agent and device with their usual ones; what did the session read or change?"
     ),
     query=_QUERY,
+    # first success per user and network (also org networks), per user and country
+    lookback=timedelta(0),
+    keep=(Keep("outcome = 'success'", (f"user, {NET}", "user, coalesce(country, '??')"), relation="logins"),),
     positives=(
         Case("Alibaba Cloud, never seen in the org", (*_HISTORY, _login("2024-04-13T07:35:57Z", **_ALIBABA)), 1),
         Case(

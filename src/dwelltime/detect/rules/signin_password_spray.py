@@ -11,13 +11,14 @@ from the same source into a high-risk alert on the user.
 
 from __future__ import annotations
 
-from dwelltime.detect.base import Case, Detection
+from datetime import timedelta
+
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
-from dwelltime.detect.rules._signin import LOGINS, SPRAY, SPRAY_ACCOUNTS, SPRAY_PER_ACCOUNT, hhmm
+from dwelltime.detect.rules._signin import SPRAY, SPRAY_ACCOUNTS, SPRAY_PER_ACCOUNT, hhmm
 
 _QUERY = f"""
-WITH {LOGINS},
-{SPRAY},
+WITH {SPRAY},
 evidence AS (
     SELECT s.source, s.burst, array_agg(f.event_uid) AS uids, array_agg(DISTINCT f.src_ip) AS ips
     FROM sprays s
@@ -45,11 +46,13 @@ _DOMAIN = "agency.example.jp"
 _NAMES = ("a.sato", "b.ito", "c.kato", "d.mori", "e.abe", "f.ota", "g.endo", "h.ueda", "i.noda", "j.kudo", "k.ono")
 
 
-def _spray(start_minute: int, ips: tuple[str, ...], per_account: int = 1) -> tuple[dict[str, object], ...]:
+def _spray(
+    start_minute: int, ips: tuple[str, ...], per_account: int = 1, names: tuple[str, ...] = _NAMES
+) -> tuple[dict[str, object], ...]:
     """One failure per account (or several) from a hosting AS, a few seconds apart."""
     rows = []
     second = 0
-    for n, name in enumerate(_NAMES):
+    for n, name in enumerate(names):
         for _ in range(per_account):
             second += 7
             rows.append(
@@ -105,6 +108,9 @@ DETECTION = Detection(
         "same source (dt.signin.success_after_spray), block the range if it persists."
     ),
     query=_QUERY,
+    # every failure (bursts have no bound); the org's successes from the source in the 24 h before
+    lookback=timedelta(hours=26),
+    keep=(Keep("outcome = 'failure'", relation="logins"),),
     positives=(
         Case(
             "11 accounts, one attempt each, rotating 3 Hetzner addresses",

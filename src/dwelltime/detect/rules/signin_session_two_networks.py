@@ -10,17 +10,19 @@ one a hosting or Tor network; VPN and private addresses are ignored.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from dwelltime.detect.base import Case, Detection
 from dwelltime.detect.cases import ev
-from dwelltime.detect.rules._signin import LOGINS, NET_TEXT, hhmm
+from dwelltime.detect.rules._signin import NET_TEXT, hhmm
 
 WINDOW_MINUTES = 60
+#: A session that switched networks is said again only after this many hours.
+REPEAT_HOURS = 24
 
 _QUERY = f"""
-WITH {LOGINS},
-uses AS (
+WITH uses AS (
     SELECT *, {NET_TEXT} AS where_text,
         LAG(time) OVER w AS prev_time,
         LAG(asn) OVER w AS prev_asn,
@@ -34,11 +36,20 @@ uses AS (
     WINDOW w AS (PARTITION BY user, session_id ORDER BY time, event_uid)
 ),
 switches AS (
-    SELECT *, ROW_NUMBER() OVER (PARTITION BY user, session_id ORDER BY time, event_uid) AS nth_switch
+    SELECT *
     FROM uses
     WHERE prev_time IS NOT NULL AND prev_time >= time - INTERVAL {WINDOW_MINUTES} MINUTE
       AND asn <> prev_asn
       AND (coalesce(country, '?') <> coalesce(prev_country, '?') OR net IN ('hosting', 'tor'))
+),
+-- One alert per session per day: a replayed token is used again and again.
+repeated AS (
+    SELECT s.event_uid
+    FROM switches s
+    JOIN switches e ON e.user = s.user AND e.session_id = s.session_id
+     AND e.time >= s.time - INTERVAL {REPEAT_HOURS} HOUR
+     AND (e.time < s.time OR (e.time = s.time AND e.event_uid < s.event_uid))
+    GROUP BY s.event_uid
 )
 SELECT
     user AS entity,
@@ -52,7 +63,7 @@ SELECT
         || CAST(CAST(round((epoch(time) - epoch(prev_time)) / 60.0) AS BIGINT) AS VARCHAR)
         || ' min later: likely a replayed session token. Revoke the user''s sessions.' AS explanation
 FROM switches
-WHERE nth_switch = 1
+WHERE event_uid NOT IN (SELECT event_uid FROM repeated)
 """
 
 _USER = "k.ishikawa@agency.example.jp"
@@ -97,6 +108,8 @@ DETECTION = Detection(
         "received just before, review the session's actions from the second network."
     ),
     query=_QUERY,
+    # the session's switches in the day before
+    lookback=timedelta(hours=REPEAT_HOURS + 2),
     positives=(
         Case(
             "home in Japan, then Azure US in the same session 5 min later",

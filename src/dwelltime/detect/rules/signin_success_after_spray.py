@@ -11,16 +11,16 @@ shares an AS with a sprayer is not compromised).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import ev
-from dwelltime.detect.rules._signin import LOGINS, NET, SPRAY, SPRAY_ACCOUNTS, hhmm
+from dwelltime.detect.rules._signin import NET, SPRAY, SPRAY_ACCOUNTS, hhmm
 from dwelltime.detect.rules.signin_password_spray import _spray
 
 _QUERY = f"""
-WITH {LOGINS},
-{SPRAY},
+WITH {SPRAY},
 wins AS (
     SELECT *
     FROM (
@@ -92,6 +92,12 @@ DETECTION = Detection(
         "forwarding, consent) since the success."
     ),
     query=_QUERY,
+    # every failure (sprays); sprays of the 7 days before and their 24 h; first success per user and network
+    lookback=timedelta(days=8, hours=2),
+    keep=(
+        Keep("outcome = 'failure'", relation="logins"),
+        Keep("outcome = 'success' AND src_ip IS NOT NULL", (f"user, {NET}",), relation="logins"),
+    ),
     positives=(
         Case(
             "success mid-spray from a rotated Hetzner address",
