@@ -13,6 +13,8 @@ backed attack warning, account disabled for a leaked password or hijacking) and
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dwelltime.detect.base import Case, Detection
 from dwelltime.detect.cases import ev
 from dwelltime.detect.rules._signin import hhmm
@@ -25,7 +27,10 @@ _GOOGLE_WARNINGS = (
 
 _QUERY = f"""
 WITH signals AS (
-    SELECT event_uid, time, user, src_ip,
+    -- Google's account warnings name the account in affected_email_address (target), and are
+    -- often logged with no actor: the account warned about is the entity.
+    SELECT event_uid, time, src_ip,
+        CASE WHEN action IN {_GOOGLE_WARNINGS} THEN coalesce(target, user) ELSE user END AS user,
         CASE
             WHEN action IN {_GOOGLE_WARNINGS} THEN 'Google ' || action
             WHEN lower(params['is_suspicious']) = 'true' THEN 'Google suspicious login'
@@ -39,13 +44,13 @@ WITH signals AS (
         coalesce(params['riskEventTypes_v2'], params['riskEventTypes'], params['riskDetail']) AS detail,
         outcome
     FROM events
-    WHERE event_class = 'auth' AND user IS NOT NULL
+    WHERE event_class = 'auth' AND (user IS NOT NULL OR (action IN {_GOOGLE_WARNINGS} AND target IS NOT NULL))
 ),
 firsts AS (
     SELECT *,
         ROW_NUMBER() OVER (PARTITION BY user, signal, CAST(time AS DATE) ORDER BY time, event_uid) AS nth
     FROM signals
-    WHERE signal IS NOT NULL
+    WHERE signal IS NOT NULL AND user IS NOT NULL
 )
 SELECT
     user AS entity,
@@ -91,6 +96,8 @@ DETECTION = Detection(
         "alone, decisive with one more signal. Triage: read riskEventTypes, then the sign-in's network and session."
     ),
     query=_QUERY,
+    # first signal per user and UTC day
+    lookback=timedelta(days=1, hours=1),
     positives=(
         Case(
             "Entra high risk during sign-in",
@@ -107,6 +114,20 @@ DETECTION = Detection(
                     outcome="unknown",
                     user=_USER,
                     params={"login_type": "google_password"},
+                ),
+            ),
+            1,
+        ),
+        Case(
+            "Google government-backed attack warning, logged with no actor, on the affected account",
+            (
+                ev(
+                    "2024-04-10T03:00:00Z",
+                    event_class="auth",
+                    action="gov_attack_warning",
+                    outcome="unknown",
+                    target=_USER,
+                    params={"affected_email_address": _USER},
                 ),
             ),
             1,
