@@ -7,6 +7,13 @@ normalization is one DuckDB query per block over the header-split rows of
 ``Disconnected: a: a: a: ...`` lines crafted against backtracking engines) and string
 functions, no Python per line.
 
+The common shapes (login, failed or abandoned login, ``Logged out`` with counters,
+``mail_log`` events in Dovecot's default formats) are taken before all this by
+:mod:`dwelltime.sources.dovecot_fast`, one strict regex per form, which must and is
+tested to give exactly what the query below gives; this query is the reference and
+handles everything else.  Event ids are the MD5 of namespace, line and line number
+(:mod:`dwelltime.sources.lineuid`) on both paths.
+
 What comes out (event_class / action / outcome):
 
 * ``imap-login: Login: user=<u>, method=, rip=, lip=, mpid=, TLS, session=<>`` ->

@@ -235,6 +235,8 @@ class _Pattern:
     marker: str
     regex: str
     groups: tuple[str, ...]
+    #: A literal no line of the pattern contains (spares the regex lines of a sibling form).
+    unless: str | None = None
 
 
 @dataclass(frozen=True)
@@ -309,6 +311,7 @@ _SHAPES = (
                 ": box=",
                 _PROCESS + rf"({_MAIL_EVENTS}): box=({_BOX}), uid=([0-9]+), msgid={_MSGID}, size=({_N})$",
                 tuple(n for n in _MAILLOG_GROUPS if n != "msrc"),
+                unless=" from ",
             ),
         ),
         _Pattern(">: ", MAILLOG_RE, tuple(_MAILLOG_GROUPS)),
@@ -320,8 +323,11 @@ def _matches(frame: pl.LazyFrame, pattern: _Pattern, shape: _Shape) -> pl.LazyFr
     """Event columns of the lines of ``frame`` that ``pattern`` matches (``i`` kept)."""
     names = list(pattern.groups)
     line = pl.col("line")
+    candidate = line.str.contains(pattern.marker, literal=True)
+    if pattern.unless is not None:
+        candidate = candidate & ~line.str.contains(pattern.unless, literal=True)
     return (
-        frame.filter(line.str.contains(pattern.marker, literal=True))
+        frame.filter(candidate)
         .select("i", line.str.extract_groups(pattern.regex).struct.rename_fields(names).alias("g"))
         .unnest("g")
         .filter(pl.col(names[0]).is_not_null())
@@ -398,14 +404,20 @@ class FastSplit:
         return events, taken
 
     def _uid_and_time(self, raw: pa.Array, line_numbers: pa.Array, local: np.ndarray) -> pa.Table:
-        """Event ids (MD5, see :mod:`dwelltime.sources.lineuid`) and UTC times, in DuckDB over batches."""
+        """Event ids (MD5, see :mod:`dwelltime.sources.lineuid`) and UTC times.
+
+        The ids come from DuckDB (over batches, so both cores hash); local times become
+        UTC there too unless the zone is UTC, where they already are.
+        """
         keyed = pa.table({"raw": raw, "source_line": line_numbers, "local": pa.array(local, pa.timestamp("us"))})
-        utc = "CAST(local AS TIMESTAMPTZ)" if self.clock.utc else "timezone($tz, local)"
+        uid = line_uid_sql(NAMESPACE)
         self.con.register("dv_fast", in_batches(keyed))
         try:
+            if self.clock.utc:
+                ids = self.con.sql(f"SELECT {uid} AS event_uid FROM dv_fast").to_arrow_table()
+                return ids.append_column("time", pa.array(local, pa.timestamp("us", tz="UTC")))
             return self.con.sql(
-                f"SELECT {line_uid_sql(NAMESPACE)} AS event_uid, {utc} AS time FROM dv_fast",
-                params=None if self.clock.utc else {"tz": self.clock.tz},
+                f"SELECT {uid} AS event_uid, timezone($tz, local) AS time FROM dv_fast", params={"tz": self.clock.tz}
             ).to_arrow_table()
         finally:
             self.con.unregister("dv_fast")
