@@ -84,3 +84,19 @@ def test_quarantine_is_exactly_once(tmp_path: Path) -> None:
     assert rows == [(3, "invalid JSON"), (9, "invalid UTF-8 at byte 0")]
     files = list(ws.quarantine_dir.rglob("*.parquet"))
     assert sum(pq.read_metadata(f).num_rows for f in files) == 2
+
+
+def test_scattered_rows_of_string_view_text_are_gathered() -> None:
+    """Rows of one date scattered over more than 64 runs (records out of time order) with raw text
+    held as string_view, as the M365 reader hands it over: gathered, not an Arrow error."""
+    import numpy as np
+    import pyarrow as pa
+
+    from dwelltime.store.writer import _gather
+
+    raw = pa.array([f"record {i}" for i in range(400)], pa.string()).cast(pa.string_view())
+    table = pa.table({"n": pa.array(range(400)), "raw": raw})
+    rows = np.arange(0, 400, 3)  # 133 runs of one row
+    gathered = _gather(table, rows)
+    assert gathered.column("n").to_pylist() == rows.tolist()
+    assert gathered.column("raw").to_pylist() == [f"record {i}" for i in rows]

@@ -197,11 +197,19 @@ def _gather(table: pa.Table, rows: np.ndarray) -> pa.Table:
         return table.slice(0, 0)
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
     if len(breaks) > 64:
-        return table.take(pa.array(rows))
+        return _plain_text(table).take(pa.array(rows))
     starts = np.concatenate(([0], breaks))
     ends = np.concatenate((breaks, [len(rows)]))
     pieces = [table.slice(int(rows[a]), int(b - a)) for a, b in zip(starts, ends, strict=True)]
     return pieces[0] if len(pieces) == 1 else pa.concat_tables(pieces)
+
+
+def _plain_text(table: pa.Table) -> pa.Table:
+    """``table`` with string_view columns as plain strings (Arrow has no take kernel for string_view)."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_string_view(field.type):
+            table = table.set_column(index, pa.field(field.name, pa.string()), table.column(index).cast(pa.string()))
+    return table
 
 
 def _fsync_path(path: Path) -> None:
