@@ -437,3 +437,18 @@ def test_shared_indicators_leave_out_what_every_tenant_shows() -> None:
     assert found["user_agents"] == ["python-requests/2.31.0"]
     assert found["app_ids"] == ["6f1c0b2a-0000-4000-8000-00000000abcd"]
     assert found["ips"] == ["198.51.100.7"]
+
+
+def test_an_index_written_by_an_older_version_still_loads_and_updates(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from dwelltime.scope.mailbox import index_file
+
+    _write_mailboxes(tmp_path / "boxes")
+    ws = Workspace.open(tmp_path / "ws")
+    index_path(ws, tmp_path / "boxes", workers=1)
+    old = load_index(ws).drop_columns(["attachment_text"])
+    pq.write_table(old, index_file(ws))  # the layout before attachment_text existed
+    assert load_index(ws).column("attachment_text").null_count == 6
+    index_path(ws, tmp_path / "boxes", workers=1)
+    assert load_index(ws).num_rows == 6

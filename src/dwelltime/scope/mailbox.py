@@ -155,8 +155,16 @@ def index_file(workspace: Workspace) -> Path:
 
 
 def load_index(workspace: Workspace) -> pa.Table:
+    """The index in today's schema (columns an older index lacks come back empty)."""
     path = index_file(workspace)
-    return pq.read_table(path) if path.exists() else INDEX_SCHEMA.empty_table()
+    if not path.exists():
+        return INDEX_SCHEMA.empty_table()
+    table = pq.read_table(path)
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+        for f in INDEX_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=INDEX_SCHEMA)
 
 
 def _write_index(workspace: Workspace, root: str, new: pa.Table) -> None:
@@ -165,7 +173,7 @@ def _write_index(workspace: Workspace, root: str, new: pa.Table) -> None:
     old = load_index(workspace)
     if old.num_rows:
         old = old.filter(pc.not_equal(old.column("root"), root))
-    table = pa.concat_tables([old.cast(INDEX_SCHEMA), new.cast(INDEX_SCHEMA)])
+    table = pa.concat_tables([old, new.cast(INDEX_SCHEMA)])
     target = index_file(workspace)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".parquet.tmp")
