@@ -30,6 +30,7 @@ detections' declared predicates and keys; no value from the data enters it.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -151,9 +152,25 @@ class Snapshot:
     def table(self, keep: Keep) -> pa.Table:
         if self.tables is not None:
             return self.tables[keep_id(keep)]
+        return pq.read_table(self._file(keep))
+
+    def rows(self, keep: Keep) -> int:
+        if self.tables is not None:
+            return int(self.tables[keep_id(keep)].num_rows)
+        return int(pq.ParquetFile(self._file(keep)).metadata.num_rows)
+
+    def attach(self, con: duckdb.DuckDBPyConnection, keep: Keep, name: str) -> None:
+        """Make the kept rows of ``keep`` the relation ``name`` (a view over the file, or the table in memory)."""
+        if self.tables is not None:
+            con.register(name, self.tables[keep_id(keep)])
+            return
+        path = str(self._file(keep)).replace("'", "''")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+
+    def _file(self, keep: Keep) -> Path:
         if self.path is None:
             raise DetectionError("snapshot has neither a path nor tables")
-        return pq.read_table(self.path / f"{keep_id(keep)}.parquet")
+        return self.path / f"{keep_id(keep)}.parquet"
 
     @classmethod
     def load(cls, path: Path) -> Snapshot | None:
@@ -221,6 +238,15 @@ def all_keeps(detections: Sequence[Detection]) -> dict[str, Keep]:
     return found
 
 
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.execute(
+        "SELECT (SELECT count(*) FROM duckdb_views() WHERE view_name = $n)"
+        " + (SELECT count(*) FROM duckdb_tables() WHERE table_name = $n)",
+        {"n": name},
+    ).fetchall()
+    return bool(rows and rows[0][0])
+
+
 def _register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     con.register(f"{name}_arrow", table)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
@@ -265,8 +291,10 @@ def history_tables(
             source = fresh
         else:
             columns = ", ".join(f'"{c}"' for c in relation_columns(keep.relation))
-            _register(con, "_dt_old_keep", previous.table(keep))
-            source = f"(SELECT {columns} FROM _dt_old_keep UNION ALL SELECT {columns} FROM {fresh}) _dt_merged"
+            old = f"_dt_keep_{kid}"
+            if not _exists(con, old):
+                previous.attach(con, keep, old)
+            source = f"(SELECT {columns} FROM {old} UNION ALL SELECT {columns} FROM {fresh}) _dt_merged"
         out[kid] = con.sql(reduce_sql(keep, source)).to_arrow_table()
     return out
 
@@ -322,8 +350,13 @@ def run_incremental(
 
     ``recent`` holds every event from the earliest cut on (the stored days a lookback
     reaches into); ``everything`` all stored events, for detections without a lookback.
+    The shared relations are built once over ``recent`` (they group at most per second,
+    and cuts fall on whole hours, so a detection's slice of them is the relation of its
+    slice of events), and each snapshot table is loaded once.
     """
     present = present_classes(con, recent)
+    build_shared(con, recent, "_dt_recent")
+    loaded: set[str] = set()
     rows: list[dict[str, object]] = []
     for detection in detections:
         if present.isdisjoint(detection.event_classes):
@@ -333,7 +366,7 @@ def run_incremental(
             build_shared(con)
         else:
             cut = floor_hour(previous.watermark - detection.lookback)
-            _detection_view(con, detection, previous, recent, cut)
+            _detection_view(con, detection, previous, recent, cut, loaded)
         rows += [r for r in run_query(con, detection) if r["time"] >= previous.watermark]  # type: ignore[operator]
     return rows
 
@@ -343,41 +376,51 @@ def _literal(moment: datetime) -> str:
     return f"TIMESTAMPTZ '{moment.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}+00'"
 
 
+def _uses(query: str, relation: str) -> bool:
+    return re.search(rf"\b{relation}\b", query) is not None
+
+
 def _detection_view(
-    con: duckdb.DuckDBPyConnection, detection: Detection, previous: Snapshot, recent: str, cut: datetime
+    con: duckdb.DuckDBPyConnection,
+    detection: Detection,
+    previous: Snapshot,
+    recent: str,
+    cut: datetime,
+    loaded: set[str],
 ) -> None:
     """``events`` (and shared relations) for one detection: its kept rows before ``cut``, all rows after."""
     by_relation: dict[str, list[Keep]] = {}
     for keep in keeps_of(detection):
         by_relation.setdefault(keep.relation, []).append(keep)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _dt_recent AS SELECT * FROM {recent} WHERE time >= {_literal(cut)}")
-    build_shared(con, "_dt_recent", "_dt_recent")
+    since = _literal(cut)
     for relation in ("events", *SHARED):
+        if relation != "events" and not _uses(detection.query, relation):
+            continue
         columns = ", ".join(f'"{c}"' for c in relation_columns(relation))
-        newer = "_dt_recent" if relation == "events" else f"{relation}_dt_recent"
-        # The same event kept by two Keeps: take the copy that still has its raw record.
-        order = "time, CASE WHEN raw IS NULL THEN 1 ELSE 0 END" if relation == "events" else "time"
-        parts = []
-        for i, keep in enumerate(by_relation.get(relation, [])):
-            name = f"_dt_keep_{relation}_{i}"
-            _register(con, name, previous.table(keep))
-            parts.append(f"SELECT {columns} FROM {name} WHERE time < {_literal(cut)}")
-        older = (
-            f"SELECT {columns} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY event_uid ORDER BY {order}) AS _dt_dup "
-            f"FROM ({' UNION ALL '.join(parts)}) _dt_u) _dt_d WHERE _dt_dup = 1"
-            if parts
-            else f"SELECT {columns} FROM {newer} WHERE FALSE"
+        newer = recent if relation == "events" else f"{relation}_dt_recent"
+        # An event kept by several Keeps is taken once: from the first Keep that has it, raw-keeping
+        # Keeps first (their copy has the raw record), then smallest first (cheap anti-joins).
+        keeps = sorted(
+            by_relation.get(relation, []),
+            key=lambda k: (_kept_column("raw", k) != '"raw"', previous.rows(k)),
         )
-        body = f"{older} UNION ALL SELECT {columns} FROM {newer}"
-        if relation == "events":
-            con.execute(f"CREATE OR REPLACE TEMP VIEW events AS {body}")
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {relation} AS {body}")
+        parts = []
+        for n, keep in enumerate(keeps):
+            name = f"_dt_keep_{keep_id(keep)}"
+            if name not in loaded:
+                previous.attach(con, keep, name)
+                loaded.add(name)
+            earlier = "".join(f" AND event_uid NOT IN (SELECT event_uid FROM _dt_keep_{keep_id(k)})" for k in keeps[:n])
+            parts.append(f"SELECT {columns} FROM {name} WHERE time < {since}{earlier}")
+        older = " UNION ALL ".join(parts) if parts else f"SELECT {columns} FROM {newer} WHERE FALSE"
+        body = f"{older} UNION ALL SELECT {columns} FROM {newer} WHERE time >= {since}"
+        kind = "VIEW" if relation == "events" else "TABLE"
+        con.execute(f"CREATE OR REPLACE TEMP {kind} {relation} AS {body}")
 
 
 def max_time(con: duckdb.DuckDBPyConnection, relation: str) -> datetime | None:
-    row = con.execute(f"SELECT max(time) FROM {relation}").fetchone()
-    value = row[0] if row else None
+    rows = con.execute(f"SELECT max(time) FROM {relation}").fetchall()
+    value = rows[0][0] if rows else None
     if value is None:
         return None
     if not isinstance(value, datetime):
@@ -386,8 +429,13 @@ def max_time(con: duckdb.DuckDBPyConnection, relation: str) -> datetime | None:
 
 
 def count_before(con: duckdb.DuckDBPyConnection, relation: str, moment: datetime) -> int:
-    row = con.execute(f"SELECT count(*) FROM {relation} WHERE time < $t", {"t": moment}).fetchone()
-    return int(row[0]) if row else 0
+    # All rows minus the rows from the moment on: the count of all comes from the Parquet footers and the
+    # rows from a recent moment from few row groups (zone maps), where a filter on every row would scan.
+    rows = con.execute(
+        f"SELECT (SELECT count(*) FROM {relation}) - (SELECT count(*) FROM {relation} WHERE time >= $t)",
+        {"t": moment},
+    ).fetchall()
+    return int(rows[0][0]) if rows else 0
 
 
 def watermark_of(latest: datetime) -> datetime:

@@ -54,7 +54,7 @@ def detect(workspace: Workspace, since: datetime | str | None = None) -> DetectR
     con.execute("ALTER VIEW events RENAME TO events_all")
     catalogue = inc.catalogue_digest(detections)
     idents = inc.identities_digest(identities)
-    latest = inc.max_time(con, "events_all")
+    latest = inc.max_time(con, "events_raw")
     snapshot, reason = (None, "") if since is None else _usable_snapshot(con, workspace, since, catalogue, idents)
     if latest is None:
         con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM events_all")
@@ -71,7 +71,7 @@ def detect(workspace: Workspace, since: datetime | str | None = None) -> DetectR
         alerts = inc.merge_alerts(load_alerts(workspace), rows, snapshot.watermark)
         tables = inc.history_tables(con, detections, watermark, snapshot, recent)
         mode = "incremental"
-    before = inc.count_before(con, "events_all", watermark)
+    before = inc.count_before(con, "events_raw", watermark)
     # Alerts first, then the snapshot: the newest snapshot never claims alerts that were not saved.
     result = _finish(workspace, alerts, identities, mode, snapshot.watermark if snapshot is not None else None, reason)
     inc.write_snapshot(state_dir(workspace), tables, watermark, before, catalogue, idents)
@@ -95,7 +95,7 @@ def _usable_snapshot(
         if snap.catalogue != catalogue:
             reasons.append("the detection catalogue changed since the last run")
             continue
-        if inc.count_before(con, "events_all", snap.watermark) != snap.before:
+        if inc.count_before(con, "events_raw", snap.watermark) != snap.before:
             reasons.append(f"events before {snap.watermark.isoformat()} changed since that run (late data)")
             continue
         if snap.identities != idents:
