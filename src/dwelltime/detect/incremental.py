@@ -259,10 +259,12 @@ def history_tables(
     watermark: datetime,
     previous: Snapshot | None = None,
     new_source: str = "events",
+    shared_built: bool = False,
 ) -> dict[str, pa.Table]:
     """The kept rows of every Keep over events before ``watermark``.
 
-    Without ``previous``: reduced from all of ``events`` (a full run).  With it: reduced
+    Without ``previous``: reduced from all of ``events`` (a full run; ``shared_built``: the
+    shared relations on the connection were just built over all of them).  With it: reduced
     from the previous snapshot's rows plus the events of ``new_source`` between its
     watermark and this one (an incremental run), which gives the same rows.
     """
@@ -278,7 +280,13 @@ def history_tables(
     else:  # the events since the last watermark: few, and read by every Keep
         fresh_events = "_dt_new_events"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {fresh_events} AS SELECT * FROM {new_source} WHERE {where}", params)
-    build_shared(con, fresh_events, "_dt_new")
+    if previous is None and shared_built:  # a full run just built them over all events: slice, do not rebuild
+        for name in SHARED:
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {name}_dt_new AS SELECT * FROM {name} WHERE time < {_literal(watermark)}"
+            )
+    else:
+        build_shared(con, fresh_events, "_dt_new")
     out: dict[str, pa.Table] = {}
     keeps = all_keeps(detections)
     if previous is None:

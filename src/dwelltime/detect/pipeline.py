@@ -63,7 +63,7 @@ def detect(workspace: Workspace, since: datetime | str | None = None) -> DetectR
     if snapshot is None:
         con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM events_all")
         alerts = run_detections(con, detections)
-        tables = inc.history_tables(con, detections, watermark, None, "events_all")
+        tables = inc.history_tables(con, detections, watermark, None, "events_all", shared_built=True)
         mode = "full"
     else:
         recent = _recent_view(con, workspace, snapshot)
