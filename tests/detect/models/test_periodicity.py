@@ -6,7 +6,7 @@ import doctest
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dwelltime.detect.models import periodicity as module
@@ -72,7 +72,7 @@ def test_too_few_intervals_give_no_rhythm() -> None:
     assert found.explain() == "no regular rhythm"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),
     shift=st.floats(0, 1e9, allow_nan=False),
