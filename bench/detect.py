@@ -18,31 +18,21 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from _cli import run_cli
 from dwelltime.simulate.split import split_logs
 
 TARGET_SECONDS = 60
 INCREMENTAL_TARGET_SECONDS = 10
 
 
-def _run(*args: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "dwelltime.cli", *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"{args[0]} failed: {proc.stderr[-2000:]}")
-    return time.perf_counter() - start, proc.stdout
-
-
 def _digest(ws: Path) -> str:
     """Alerts and incidents as the CLI prints them (JSON), hashed."""
-    alerts = _run("alerts", "--workspace", str(ws), "--format", "json")[1]
-    incidents = _run("incidents", "--workspace", str(ws), "--format", "json")[1]
+    alerts = run_cli("alerts", "--workspace", str(ws), "--format", "json")[1]
+    incidents = run_cli("incidents", "--workspace", str(ws), "--format", "json")[1]
     return hashlib.sha256((alerts + incidents).encode()).hexdigest()
 
 
@@ -59,7 +49,7 @@ def main() -> None:
     figures: dict[str, object] = {"cores": os.cpu_count(), "users": args.users, "days": args.days}
     if not (sim / "truth.json").exists():
         figures["simulate_s"] = round(
-            _run(
+            run_cli(
                 "simulate",
                 "--org",
                 "hybrid",
@@ -82,23 +72,23 @@ def main() -> None:
     if not (work / "late").exists():
         split_logs(sim / "logs", cutoff, work / "early", work / "late")
     if not early_ws.exists():
-        figures["ingest_early_s"] = round(_run("ingest", str(work / "early"), "--workspace", str(early_ws))[0], 1)
+        figures["ingest_early_s"] = round(run_cli("ingest", str(work / "early"), "--workspace", str(early_ws))[0], 1)
     shutil.rmtree(ws, ignore_errors=True)
     shutil.copytree(early_ws, ws)
-    figures["detect_early_s"] = round(_run("detect", "--workspace", str(ws))[0], 1)
-    figures["ingest_new_day_s"] = round(_run("ingest", str(work / "late"), "--workspace", str(ws))[0], 1)
-    seconds, out = _run("detect", "--since", "--workspace", str(ws))
+    figures["detect_early_s"] = round(run_cli("detect", "--workspace", str(ws))[0], 1)
+    figures["ingest_new_day_s"] = round(run_cli("ingest", str(work / "late"), "--workspace", str(ws))[0], 1)
+    seconds, out = run_cli("detect", "--since", "--workspace", str(ws))
     figures["incremental_detect_s"] = round(seconds, 1)
     figures["incremental_output"] = out.strip().splitlines()[:3]
     incremental = _digest(ws)
-    seconds, _ = _run("detect", "--workspace", str(ws))
+    seconds, _ = run_cli("detect", "--workspace", str(ws))
     figures["detect_s"] = round(seconds, 1)
     figures["target_s"] = TARGET_SECONDS
     figures["incremental_target_s"] = INCREMENTAL_TARGET_SECONDS
     figures["incremental_equals_full"] = incremental == _digest(ws)
     figures["meets_target"] = seconds <= TARGET_SECONDS
     figures["incremental_meets_target"] = figures["incremental_detect_s"] <= INCREMENTAL_TARGET_SECONDS  # type: ignore[operator]
-    _, report = _run("eval", str(sim / "truth.json"), "--workspace", str(ws), "--json")
+    _, report = run_cli("eval", str(sim / "truth.json"), "--workspace", str(ws), "--json")
     figures["eval"] = json.loads(report)["summary"]
     print(json.dumps(figures, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,21 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from _cli import run_cli
+
 TARGET_SECONDS = 60
-
-
-def _run(*args: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "dwelltime.cli", *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"{args[0]} failed: {proc.stderr[-2000:]}")
-    return time.perf_counter() - start, proc.stdout
 
 
 def main() -> None:
@@ -44,20 +35,20 @@ def main() -> None:
     figures: dict[str, object] = {"cores": os.cpu_count(), "users": args.users, "days": args.days}
     if not (sim / "truth.json").exists():
         figures["simulate_s"] = round(
-            _run(
+            run_cli(
                 "simulate", "--org", "hybrid", "--users", str(args.users), "--days", str(args.days),
                 "--seed", str(args.seed), "--scenarios", "apt-cloud,apt-imap", "--out", str(sim),
             )[0],
             1,
         )  # fmt: skip
     if not ws.exists():
-        figures["ingest_s"] = round(_run("ingest", str(sim / "logs"), "--workspace", str(ws))[0], 1)
-        figures["detect_s"] = round(_run("detect", "--workspace", str(ws))[0], 1)
-    index_s, out = _run("mailbox", "index", str(sim / "mailboxes"), "--workspace", str(ws))
+        figures["ingest_s"] = round(run_cli("ingest", str(sim / "logs"), "--workspace", str(ws))[0], 1)
+        figures["detect_s"] = round(run_cli("detect", "--workspace", str(ws))[0], 1)
+    index_s, out = run_cli("mailbox", "index", str(sim / "mailboxes"), "--workspace", str(ws))
     figures["index_s"] = round(index_s, 1)
     figures["index_output"] = out.strip()
     truth = json.loads((sim / "truth.json").read_text())
-    incidents = json.loads(_run("incidents", "--workspace", str(ws), "--format", "json")[1])
+    incidents = json.loads(run_cli("incidents", "--workspace", str(ws), "--format", "json")[1])
     per_attack = []
     for attack in truth["attacks"]:
         mine = [i for i in incidents if i["entity"] == attack["entity"]]
@@ -65,7 +56,7 @@ def main() -> None:
             per_attack.append({"scenario": attack["scenario"], "detected": False})
             continue
         target = work / f"scope-{attack['scenario']}"
-        scope_s, _ = _run(
+        scope_s, _ = run_cli(
             "scope", attack["entity"], "--incident", mine[0]["id"], "--workspace", str(ws), "--out", str(target)
         )
         exposure = json.loads((target / "exposure.json").read_text())
