@@ -20,6 +20,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 IDENTITY_SQL = r"""
 WITH
@@ -77,9 +78,19 @@ def build_identities(con: duckdb.DuckDBPyConnection, analyst_table: Path | None 
 
 def resolve_events_view(con: duckdb.DuckDBPyConnection, identities: dict[str, str]) -> None:
     """Replace the ``events`` view by one whose ``user`` is the resolved person (``events_raw`` keeps the original)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE identities (login VARCHAR, principal VARCHAR)")
-    if identities:
-        con.executemany("INSERT INTO identities VALUES (?, ?)", sorted(identities.items()))
+    # One Arrow table in one statement: executemany costs a statement per login (0.5 s for 1,000 people).
+    pairs = sorted(identities.items())
+    mapping = pa.table(
+        {
+            "login": pa.array([p[0] for p in pairs], pa.string()),
+            "principal": pa.array([p[1] for p in pairs], pa.string()),
+        }
+    )
+    con.register("_identities_arrow", mapping)
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE identities AS SELECT login, principal FROM _identities_arrow")
+    finally:
+        con.unregister("_identities_arrow")
     con.execute(
         "CREATE OR REPLACE VIEW events AS SELECT e.* REPLACE (coalesce(i.principal, e.user) AS user) "
         "FROM events_raw e LEFT JOIN identities i ON lower(e.user) = i.login"
