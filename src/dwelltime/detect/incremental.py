@@ -436,14 +436,18 @@ def max_time(con: duckdb.DuckDBPyConnection, relation: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def count_before(con: duckdb.DuckDBPyConnection, relation: str, moment: datetime) -> int:
+def count_all(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    """All rows (from the Parquet footers); a run computes it once for its :func:`count_before` calls."""
+    row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def count_before(con: duckdb.DuckDBPyConnection, relation: str, moment: datetime, total: int | None = None) -> int:
     # All rows minus the rows from the moment on: the count of all comes from the Parquet footers and the
     # rows from a recent moment from few row groups (zone maps), where a filter on every row would scan.
-    rows = con.execute(
-        f"SELECT (SELECT count(*) FROM {relation}) - (SELECT count(*) FROM {relation} WHERE time >= $t)",
-        {"t": moment},
-    ).fetchall()
-    return int(rows[0][0]) if rows else 0
+    everything = count_all(con, relation) if total is None else total
+    row = con.execute(f"SELECT count(*) FROM {relation} WHERE time >= $t", {"t": moment}).fetchone()
+    return everything - (int(row[0]) if row else 0)
 
 
 def watermark_of(latest: datetime) -> datetime:

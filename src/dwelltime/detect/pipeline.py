@@ -55,7 +55,10 @@ def detect(workspace: Workspace, since: datetime | str | None = None) -> DetectR
     catalogue = inc.catalogue_digest(detections)
     idents = inc.identities_digest(identities)
     latest = inc.max_time(con, "events_raw")
-    snapshot, reason = (None, "") if since is None else _usable_snapshot(con, workspace, since, catalogue, idents)
+    total = inc.count_all(con, "events_raw")
+    snapshot, reason = (
+        (None, "") if since is None else _usable_snapshot(con, workspace, since, catalogue, idents, total)
+    )
     if latest is None:
         con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM events_all")
         return _finish(workspace, run_detections(con, detections), identities, "full", None, reason)
@@ -71,7 +74,7 @@ def detect(workspace: Workspace, since: datetime | str | None = None) -> DetectR
         alerts = inc.merge_alerts(load_alerts(workspace), rows, snapshot.watermark)
         tables = inc.history_tables(con, detections, watermark, snapshot, recent)
         mode = "incremental"
-    before = inc.count_before(con, "events_raw", watermark)
+    before = inc.count_before(con, "events_raw", watermark, total)
     # Alerts first, then the snapshot: the newest snapshot never claims alerts that were not saved.
     result = _finish(workspace, alerts, identities, mode, snapshot.watermark if snapshot is not None else None, reason)
     inc.write_snapshot(state_dir(workspace), tables, watermark, before, catalogue, idents)
@@ -79,7 +82,7 @@ def detect(workspace: Workspace, since: datetime | str | None = None) -> DetectR
 
 
 def _usable_snapshot(
-    con: duckdb.DuckDBPyConnection, workspace: Workspace, since: datetime | str, catalogue: str, idents: str
+    con: duckdb.DuckDBPyConnection, workspace: Workspace, since: datetime | str, catalogue: str, idents: str, total: int
 ) -> tuple[inc.Snapshot | None, str]:
     """The newest snapshot an incremental run can start from, or None and why not."""
     if not (workspace.root / "alerts.parquet").exists():
@@ -95,7 +98,7 @@ def _usable_snapshot(
         if snap.catalogue != catalogue:
             reasons.append("the detection catalogue changed since the last run")
             continue
-        if inc.count_before(con, "events_raw", snap.watermark) != snap.before:
+        if inc.count_before(con, "events_raw", snap.watermark, total) != snap.before:
             reasons.append(f"events before {snap.watermark.isoformat()} changed since that run (late data)")
             continue
         if snap.identities != idents:
