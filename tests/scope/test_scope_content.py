@@ -125,3 +125,19 @@ def test_index_can_extract_attachment_text_up_front(tmp_path: object) -> None:
     index_path(ws, base / "boxes", workers=1, attachment_text=True)
     (text,) = load_index(ws).column("attachment_text").to_pylist()
     assert "TK1234567" in text
+
+
+def test_a_msg_file_without_extract_msg_is_a_named_error(tmp_path: object, monkeypatch: object) -> None:
+    import sys
+    from pathlib import Path
+
+    from dwelltime.scope.mailbox import index_path
+    from dwelltime.workspace import Workspace
+
+    base = Path(str(tmp_path))
+    (base / "boxes" / "s.ito").mkdir(parents=True)
+    (base / "boxes" / "s.ito" / "mail.msg").write_bytes(b"\xd0\xcf\x11\xe0 not really an Outlook file")
+    monkeypatch.setitem(sys.modules, "extract_msg", None)  # type: ignore[attr-defined]
+    summary = index_path(Workspace.open(base / "ws"), base / "boxes", workers=1)
+    assert summary.messages == 0
+    assert any("mail.msg" in e and "extract-msg" in e for e in summary.errors)

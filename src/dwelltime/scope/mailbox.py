@@ -7,7 +7,10 @@ subject, size and attachments.  ``dwelltime mailbox index PATH`` reads
 * **mbox** files (one per folder, ``From `` separated; mboxrd ``>From `` unescaped),
 * **Maildir** / Maildir++ folders (``cur``/``new``; ``.Sent.2023`` is ``Sent/2023``),
 * folders of **.eml** files (the folder is the directory),
-* Outlook **.msg** files, through the maintained ``extract-msg`` library (optional extra),
+* Outlook **.msg** files, through the maintained ``extract-msg`` library when it is installed.
+  It is GPL-licensed, so dwelltime (Apache-2.0) neither ships nor installs it: an analyst who
+  needs .msg runs ``pip install extract-msg`` in the environment, and a .msg file without it is
+  reported as an error, never guessed at,
 
 and writes ``<workspace>/mailbox/index.parquet``.  Layout: ``PATH/<owner>/<folders...>``
 (each top-level directory is one person's mailbox, named by the login or address local part),
@@ -440,11 +443,13 @@ def _decode_text(data: bytes, charset: str | None) -> str:
 
 
 def _msg_row(unit: _Unit) -> dict[str, Any]:
-    """An Outlook .msg file through extract-msg (installed with the ``scope`` extra)."""
+    """An Outlook .msg file through extract-msg (installed by the analyst, see the module docstring)."""
     try:
         import extract_msg
-    except ImportError as exc:  # pragma: no cover - the extra is part of the lock
-        raise ValueError("reading .msg needs the extract-msg package (pip install 'dwelltime[scope]')") from exc
+    except ImportError as exc:
+        raise ValueError(
+            "reading .msg needs the extract-msg package (GPL; not installed by dwelltime): pip install extract-msg"
+        ) from exc
     message: Any = extract_msg.openMsg(unit.path)
     try:
         body = str(message.body or "")
