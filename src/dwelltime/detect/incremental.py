@@ -51,9 +51,11 @@ from dwelltime.errors import DetectionError
 from dwelltime.schema import EVENT_SCHEMA
 
 #: Bump when the meaning of stored state changes.
-STATE_VERSION = 1
+STATE_VERSION = 2
 #: Snapshots kept (so that late data a few runs back still has a snapshot before it).
 KEEP_SNAPSHOTS = 5
+#: Files a Keep's rows may be spread over before a run rewrites them as one.
+MAX_PARTS = 24
 
 
 def relation_columns(relation: str) -> tuple[str, ...]:
@@ -101,18 +103,21 @@ def _ranks(keep: Keep) -> tuple[str, str]:
     return ranks, " OR ".join(f"_dt_rank{i} <= {keep.first}" for i in range(len(keep.keys)))
 
 
-def reduce_sql(keep: Keep, source: str) -> str:
-    """The rows of ``source`` that ``keep`` retains (portable SQL).
+def reduce_sql(keep: Keep, source: str, only: str | None = None) -> str:
+    """The rows of ``source`` that ``keep`` retains (portable SQL); with ``only``, those of them in ``only``.
 
     Ranks are computed over the uid, time and key columns only, then the kept rows are
     fetched by uid: a window over whole rows would carry every raw record through it.
+    ``only`` (a part of ``source``) is where the rows are fetched from: an incremental run
+    ranks old and new rows together and fetches just the new rows it keeps.
     """
     columns = ", ".join(_kept_column(c, keep) for c in relation_columns(keep.relation))
+    fetched = only or source
     if not keep.keys:
-        return f"SELECT {columns} FROM {source} WHERE {keep.where}"
+        return f"SELECT {columns} FROM {fetched} WHERE {keep.where}"
     ranks, chosen = _ranks(keep)
     return (
-        f"SELECT {columns} FROM {source} WHERE ({keep.where}) AND event_uid IN ("
+        f"SELECT {columns} FROM {fetched} WHERE ({keep.where}) AND event_uid IN ("
         f"SELECT event_uid FROM (SELECT event_uid, time, {ranks} FROM {source} WHERE {keep.where}) _dt_ranked"
         f" WHERE {chosen})"
     )
@@ -154,25 +159,29 @@ class Snapshot:
     def table(self, keep: Keep) -> pa.Table:
         if self.tables is not None:
             return self.tables[keep_id(keep)]
-        return pq.read_table(self._file(keep))
+        return pa.concat_tables([pq.read_table(f) for f in self.files(keep_id(keep))])
 
     def rows(self, keep: Keep) -> int:
         if self.tables is not None:
             return int(self.tables[keep_id(keep)].num_rows)
-        return int(pq.ParquetFile(self._file(keep)).metadata.num_rows)
+        return sum(int(pq.ParquetFile(f).metadata.num_rows) for f in self.files(keep_id(keep)))
 
     def attach(self, con: duckdb.DuckDBPyConnection, keep: Keep, name: str) -> None:
-        """Make the kept rows of ``keep`` the relation ``name`` (a view over the file, or the table in memory)."""
+        """Make the kept rows of ``keep`` the relation ``name`` (a view over its files, or the table in memory)."""
         if self.tables is not None:
             con.register(name, self.tables[keep_id(keep)])
             return
-        path = str(self._file(keep)).replace("'", "''")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+        listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in self.files(keep_id(keep)))
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listed}])")
 
-    def _file(self, keep: Keep) -> Path:
+    def files(self, kid: str) -> list[Path]:
+        """The files holding a Keep's rows: the rows of the run that first kept them, then each later run's."""
         if self.path is None:
             raise DetectionError("snapshot has neither a path nor tables")
-        return self.path / f"{keep_id(keep)}.parquet"
+        found = sorted(self.path.glob(f"{kid}-*.parquet"))
+        if not found:
+            raise DetectionError(f"snapshot {self.path} has no rows for keep {kid}")
+        return found
 
     @classmethod
     def load(cls, path: Path) -> Snapshot | None:
@@ -204,22 +213,34 @@ def write_snapshot(
     before: int,
     catalogue: str,
     identities: str,
+    previous: Snapshot | None = None,
 ) -> Path:
-    """Write a snapshot atomically (a directory renamed into place), then prune old ones."""
+    """Write a snapshot atomically (a directory renamed into place), then prune old ones.
+
+    Without ``previous``, ``tables`` are every Keep's rows.  With it, they are the rows
+    this run adds (see :func:`history_tables`): the previous snapshot's files are linked
+    into the new one (kept rows are never dropped, only added) and the additions written
+    beside them, so a run writes what is new, not all history again; a Keep spread over
+    more than :data:`MAX_PARTS` files is rewritten as one.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
     name = f"run-{watermark.strftime('%Y%m%dT%H%M%S')}-{hashlib.sha256(catalogue.encode()).hexdigest()[:6]}"
     tmp = state_dir / f".{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    # Parquet encoding releases the GIL: the kept tables are written side by side, without
-    # min/max statistics (the snapshot is read whole, never filtered).
+    writes: list[tuple[pa.Table, Path]] = []
+    for kid, table in tables.items():
+        parts = previous.files(kid) if previous is not None and previous.path is not None else []
+        if len(parts) >= MAX_PARTS:
+            writes.append((pa.concat_tables([*(pq.read_table(f) for f in parts), table]), tmp / f"{kid}-0000.parquet"))
+            continue
+        for n, part in enumerate(parts):
+            _link(part, tmp / f"{kid}-{n:04d}.parquet")
+        writes.append((table, tmp / f"{kid}-{len(parts):04d}.parquet"))
+    # Parquet encoding releases the GIL: the tables are written side by side, without min/max
+    # statistics (the snapshot is read whole, never filtered).
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(
-            pool.map(
-                lambda item: pq.write_table(item[1], tmp / f"{item[0]}.parquet", write_statistics=False),
-                tables.items(),
-            )
-        )
+        list(pool.map(lambda item: pq.write_table(item[0], item[1], write_statistics=False), writes))
     meta = {
         "version": STATE_VERSION,
         "watermark": watermark.isoformat(),
@@ -235,6 +256,14 @@ def write_snapshot(
         if old.path is not None:
             shutil.rmtree(old.path, ignore_errors=True)
     return final
+
+
+def _link(source: Path, target: Path) -> None:
+    """``target`` names the same file as ``source`` (a hard link; a copy where links are refused)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def all_keeps(detections: Sequence[Detection]) -> dict[str, Keep]:
@@ -270,12 +299,14 @@ def history_tables(
     new_source: str = "events",
     shared_built: bool = False,
 ) -> dict[str, pa.Table]:
-    """The kept rows of every Keep over events before ``watermark``.
+    """The kept rows of every Keep over events before ``watermark``, or what a run adds to them.
 
-    Without ``previous``: reduced from all of ``events`` (a full run; ``shared_built``: the
-    shared relations on the connection were just built over all of them).  With it: reduced
-    from the previous snapshot's rows plus the events of ``new_source`` between its
-    watermark and this one (an incremental run), which gives the same rows.
+    Without ``previous``: every kept row, reduced from all of ``events`` (a full run;
+    ``shared_built``: the shared relations on the connection were just built over all of
+    them).  With it: only the rows to *add* to the previous snapshot's (an incremental
+    run): the events of ``new_source`` between its watermark and this one that the
+    reduction over "previous rows + those events" keeps.  No previous row ever leaves: rows
+    are kept for being first per key, and every new event is later than every old one.
     """
     low = previous.watermark if previous is not None else None
     where = "time < $hi" if low is None else "time >= $lo AND time < $hi"
@@ -311,7 +342,9 @@ def history_tables(
             old = f"_dt_keep_{kid}"
             if not _exists(con, old):
                 previous.attach(con, keep, old)
-            source = f"(SELECT {columns} FROM {old} UNION ALL SELECT {columns} FROM {fresh}) _dt_merged"
+            merged = f"(SELECT {columns} FROM {old} UNION ALL SELECT {columns} FROM {fresh}) _dt_merged"
+            out[kid] = con.sql(reduce_sql(keep, merged, fresh)).to_arrow_table()
+            continue
         out[kid] = con.sql(reduce_sql(keep, source)).to_arrow_table()
     return out
 

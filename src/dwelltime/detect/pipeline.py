@@ -77,7 +77,7 @@ def detect(workspace: Workspace, since: datetime | str | None = None) -> DetectR
     before = inc.count_before(con, "events_raw", watermark, total)
     # Alerts first, then the snapshot: the newest snapshot never claims alerts that were not saved.
     result = _finish(workspace, alerts, identities, mode, snapshot.watermark if snapshot is not None else None, reason)
-    inc.write_snapshot(state_dir(workspace), tables, watermark, before, catalogue, idents)
+    inc.write_snapshot(state_dir(workspace), tables, watermark, before, catalogue, idents, snapshot)
     return result
 
 
