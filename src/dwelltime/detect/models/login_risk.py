@@ -1,0 +1,275 @@
+"""Login risk: how much likelier is this sign-in under "an attacker" than under "this user"?
+
+After Freeman et al., "Who Are You? A Statistical Approach to Measuring User
+Authenticity" (NDSS 2016).  Each sign-in is described by feature *families*, each a chain
+of levels from coarse to fine:
+
+=========  =====================================  ======================================
+family     levels (coarse -> fine)                why the hierarchy
+=========  =====================================  ======================================
+network    country -> AS -> address               a new address in the user's own ISP is
+                                                  ordinary (ISPs renumber); a new AS is not
+agent      OS -> browser -> user-agent string     a browser update changes the string only
+client     protocol / client app                  IMAP from a web-only user is news
+hour       hour of the week (UTC)                 people keep hours; scripts do not
+=========  =====================================  ======================================
+
+The score is the log10 likelihood ratio summed over every level ``j`` of every family
+present in the record::
+
+    score = sum_j  log10 P_att(v_j | v_{j-1})  -  log10 P_user(v_j | v_{j-1})
+
+**The user's model** is a Witten–Bell estimate that backs off to the organisation's: with
+``c`` sign-ins of the user at value ``v`` under parent ``p``, ``N`` under ``p`` in all and
+``T`` distinct values under ``p``,
+``P_user(v|p) = (c + T * P_org(v|p)) / (N + T)`` (``P_org`` when the user has none under
+``p``).  The organisation's backs off to a uniform base over ``K`` values per level:
+``P_org(v|p) = (c_o + T_o / K) / (N_o + T_o)`` (``1/K`` before it has any).  Witten–Bell
+gives unseen values the mass the data says new values have: a user who roams over many
+addresses of one ISP has a large ``T / N`` there, so a further new address is cheap.
+
+**The attacker's model** is a mixture: half the organisation's distribution (attackers
+phish from wherever), half a uniform draw over the level's ``K`` values, weighted at the AS
+level by the network's class (rented servers, VPN exits and Tor are where scripts run:
+:data:`CLASS_WEIGHT`).  So a value common in the organisation but new to the user scores a
+little (``log10((N + T) / T)``-ish), and a hosting AS nobody in the organisation ever used
+scores a lot.
+
+**Score, then learn** (the streaming contract of ../shared/DESIGN.md): each sign-in is
+judged against what was learned strictly before its time (events of one instant do not see
+each other, so order within ties does not matter), and a sign-in scoring at or above
+``learn_below`` is *not* learned: an attacker's repeated sign-ins stay strange instead of
+becoming the baseline.
+
+>>> model = LoginRisk()
+>>> usual = {"user": "ito", "country": "JP", "asn": 2516, "ip": "203.0.113.7", "net_class": "isp",
+...          "agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/126.0", "client": "browser", "time_s": 0}
+>>> for day in range(30):
+...     model.learn_one({**usual, "time_s": day * 86_400 + 9 * 3600})
+>>> round(model.score_one({**usual, "time_s": 31 * 86_400 + 9 * 3600}), 1)
+-2.5
+>>> vps = {**usual, "asn": 14061, "ip": "198.51.100.9", "net_class": "hosting",
+...        "agent": "python-requests/2.31", "client": "imap", "time_s": 31 * 86_400 + 3 * 3600}
+>>> round(model.score_one(vps), 1)        # x 10^9.9: a new AS (hosting), OS, client and hour
+9.9
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: How much likelier an attacker is to sign in from a network of this class than from a
+#: random network (the uniform half of the attacker model at the AS level).
+CLASS_WEIGHT: dict[str, float] = {
+    "hosting": 8.0,
+    "vpn": 8.0,
+    "tor": 16.0,
+    "isp": 1.0,
+    "business": 1.0,
+    "mobile": 0.5,
+    "unknown": 1.0,
+    "private": 0.05,
+}
+
+#: Share of the attacker model that is the organisation's own distribution.
+ORG_SHARE = 0.5
+#: Sign-ins scoring at or above this are not learned (10^2: a hundred times likelier an attacker's).
+LEARN_BELOW = 2.0
+#: The uniform base of each level: about how many values it can take under one parent.
+LEVEL_SIZE: dict[str, float] = {
+    "country": 250.0,
+    "asn": 2_000.0,
+    "ip": 65_536.0,
+    "os": 20.0,
+    "browser": 40.0,
+    "agent": 5_000.0,
+    "client": 20.0,
+    "hour": 168.0,
+}
+#: (family, levels) in the order contributions are listed.
+FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("network", ("country", "asn", "ip")),
+    ("agent", ("os", "browser", "agent")),
+    ("client", ("client",)),
+    ("hour", ("hour",)),
+)
+LEVELS: tuple[str, ...] = tuple(level for _family, levels in FAMILIES for level in levels)
+
+_OS = (
+    ("iOS", re.compile(r"iPhone|iPad|iOS", re.I)),
+    ("Android", re.compile(r"Android", re.I)),
+    ("Windows", re.compile(r"Windows", re.I)),
+    ("macOS", re.compile(r"Mac OS X|Macintosh|Darwin", re.I)),
+    ("ChromeOS", re.compile(r"CrOS", re.I)),
+    ("Linux", re.compile(r"Linux|X11", re.I)),
+)
+_BROWSER = (
+    ("Outlook", re.compile(r"Outlook|Microsoft Office|MSOffice|OneOutlook", re.I)),
+    ("Edge", re.compile(r"Edg(e|A|iOS)?/", re.I)),
+    ("Firefox", re.compile(r"Firefox/|FxiOS", re.I)),
+    ("Chrome", re.compile(r"Chrome/|CriOS", re.I)),
+    ("Safari", re.compile(r"Safari/|AppleWebKit", re.I)),
+    ("script", re.compile(r"python|curl|wget|go-http|okhttp|java/|powershell|libwww|axios|node", re.I)),
+)
+
+
+def agent_levels(agent: str | None) -> tuple[str | None, str | None, str | None]:
+    """(OS family, browser family, the string) of a user agent; families by well-known tokens.
+
+    >>> agent_levels("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36")
+    ('Windows', 'Chrome', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36')
+    >>> agent_levels("python-requests/2.31.0")
+    ('other', 'script', 'python-requests/2.31.0')
+    """
+    if not agent:
+        return None, None, None
+    os_family = next((name for name, pattern in _OS if pattern.search(agent)), "other")
+    browser = next((name for name, pattern in _BROWSER if pattern.search(agent)), "other")
+    return os_family, browser, agent
+
+
+def hour_of_week(time_s: float) -> int:
+    """0..167, Monday 00:00 UTC = 0 (the epoch was a Thursday)."""
+    return int((time_s // 3600 + 72) % 168)
+
+
+def record_levels(record: Mapping[str, Any]) -> dict[str, tuple[str, ...] | None]:
+    """The path (values from the family's top level down) of each level; None where a value is missing."""
+    asn = record.get("asn")
+    os_family, browser, agent = agent_levels(record.get("agent"))
+    values: dict[str, Any] = {
+        "country": record.get("country"),
+        "asn": None if asn is None else f"AS{asn}",
+        "ip": record.get("ip"),
+        "os": os_family,
+        "browser": browser,
+        "agent": agent,
+        "client": record.get("client"),
+        "hour": None if record.get("time_s") is None else str(hour_of_week(float(record["time_s"]))),
+    }
+    paths: dict[str, tuple[str, ...] | None] = {}
+    for _family, levels in FAMILIES:
+        path: tuple[str, ...] | None = ()
+        for level in levels:
+            value = values[level]
+            path = None if path is None or value is None else (*path, str(value))
+            paths[level] = path
+    return paths
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One level's share of a score, with the counts behind it (for the explanation)."""
+
+    level: str
+    value: str
+    log_ratio: float
+    user_count: int  # the user's sign-ins at this value (under its parent)
+    user_total: int  # the user's sign-ins under the parent
+    org_count: int
+    org_total: int
+
+    def text(self) -> str:
+        return (
+            f"{self.level} {self.value}: {self.user_count} of the user's {self.user_total:,} sign-ins, "
+            f"{self.org_count:,} of the organisation's {self.org_total:,} (x{10**self.log_ratio:,.0f})"
+        )
+
+
+def level_log_ratio(
+    level: str,
+    counts: tuple[float, float, float, float, float, float],
+    class_weight: float = 1.0,
+) -> float:
+    """log10 P_att / P_user for one level, from (c_user, N_user, T_user, c_org, N_org, T_org).
+
+    >>> round(level_log_ratio("country", (0, 0, 0, 0, 0, 0)), 3)  # nothing known: no evidence
+    0.0
+    >>> round(level_log_ratio("country", (30, 30, 1, 300, 300, 1)), 2)  # the user's and org's only country
+    -0.3
+    """
+    c_u, n_u, t_u, c_o, n_o, t_o = counts
+    size = LEVEL_SIZE[level]
+    p_org = 1.0 / size if n_o <= 0 else (c_o + t_o / size) / (n_o + t_o)
+    p_user = p_org if n_u <= 0 else (c_u + t_u * p_org) / (n_u + t_u)
+    p_att = (1.0 - ORG_SHARE) * class_weight / size + ORG_SHARE * p_org
+    return math.log10(p_att) - math.log10(p_user)
+
+
+class LoginRisk:
+    """The streaming scorer: ``score_one`` then ``learn_one``; state per user and for the organisation.
+
+    The reference implementation: :func:`dwelltime.detect.models.login_replay.replay` computes the
+    same scores for a whole history at once, and a property test holds the two equal.
+    """
+
+    def __init__(self) -> None:
+        # (level, user, parent path) -> Counter of values; the same without the user for the org.
+        self._user: dict[tuple[str, str, tuple[str, ...]], Counter[str]] = defaultdict(Counter)
+        self._org: dict[tuple[str, tuple[str, ...]], Counter[str]] = defaultdict(Counter)
+
+    def contributions(self, record: Mapping[str, Any]) -> list[Contribution]:
+        user = str(record["user"])
+        weight = CLASS_WEIGHT.get(str(record.get("net_class") or "unknown"), 1.0)
+        found = []
+        for level, path in record_levels(record).items():
+            if path is None:
+                continue
+            parent, value = path[:-1], path[-1]
+            mine = self._user.get((level, user, parent), Counter())
+            org = self._org.get((level, parent), Counter())
+            counts = (
+                float(mine[value]),
+                float(sum(mine.values())),
+                float(len(mine)),
+                float(org[value]),
+                float(sum(org.values())),
+                float(len(org)),
+            )
+            ratio = level_log_ratio(level, counts, weight if level == "asn" else 1.0)
+            found.append(Contribution(level, value, ratio, mine[value], int(counts[1]), org[value], int(counts[4])))
+        return found
+
+    def score_one(self, record: Mapping[str, Any]) -> float:
+        return sum(c.log_ratio for c in self.contributions(record))
+
+    def learn_one(self, record: Mapping[str, Any]) -> None:
+        user = str(record["user"])
+        for level, path in record_levels(record).items():
+            if path is None:
+                continue
+            self._user[(level, user, path[:-1])][path[-1]] += 1
+            self._org[(level, path[:-1])][path[-1]] += 1
+
+
+def replay_stream(records: Iterable[Mapping[str, Any]], learn_below: float = LEARN_BELOW) -> list[float]:
+    """Scores of time-ordered records, each judged before it is learned; instants judged together.
+
+    Records of one ``time_s`` are all scored before any of them is learned, and a record is
+    learned only if it scored below ``learn_below``.  Slow (Python per record): the reference
+    the vectorised replay is tested against, and the way to score one live sign-in.
+    """
+    model = LoginRisk()
+    scores: list[float] = []
+    block: list[Mapping[str, Any]] = []
+
+    def close_block() -> None:
+        block_scores = [model.score_one(r) for r in block]
+        for record, score in zip(block, block_scores, strict=True):
+            if score < learn_below:
+                model.learn_one(record)
+        scores.extend(block_scores)
+        block.clear()
+
+    for record in records:
+        if block and record["time_s"] != block[0]["time_s"]:
+            close_block()
+        block.append(record)
+    if block:
+        close_block()
+    return scores
