@@ -283,6 +283,13 @@ def detect_command(
             " data before the watermark, the catalogue or the identity mapping changed."
         ),
     ] = None,
+    models: Annotated[
+        bool,
+        typer.Option(
+            "--models",
+            help="Also run the behavioural models (login risk); they replay all sign-ins on every run.",
+        ),
+    ] = False,
 ) -> None:
     """Run every detection over everything stored (or, with --since, over what is new); write alerts and incidents."""
     from dwelltime.detect.pipeline import LAST, detect
@@ -300,7 +307,7 @@ def detect_command(
                 raise _fail(f"--since: not 'last' or an ISO time: {since!r}") from exc
             start = start if start.tzinfo else start.replace(tzinfo=UTC)
     try:
-        result = detect(Workspace.open(workspace, create=False), start)
+        result = detect(Workspace.open(workspace, create=False), start, models=models)
     except DwelltimeError as exc:
         raise _fail(str(exc)) from exc
     if result.mode == "incremental" and result.since is not None:
@@ -344,16 +351,18 @@ def detections_command(as_json: Annotated[bool, typer.Option("--json")] = False)
             "techniques": list(d.techniques),
             "event_classes": list(d.event_classes),
             "description": d.description,
+            "kind": "model" if d.scorer is not None else "rule",
         }
         for d in all_detections()
     ]
     if as_json:
         sys.stdout.write(orjson.dumps(items, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table("id", "severity", "ATT&CK", "title")
+    table = Table("id", "kind", "severity", "ATT&CK", "title")
     for d in items:
         table.add_row(
             Text(str(d["id"])),
+            Text(str(d["kind"]) + (" (--models)" if d["kind"] == "model" else "")),
             Text(str(d["severity"])),
             Text(", ".join(str(t) for t in d["techniques"])),
             Text(str(d["title"])),

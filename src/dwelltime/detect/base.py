@@ -27,6 +27,7 @@ is run over all stored events on incremental runs too (always correct, never fas
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -89,6 +90,9 @@ class Detection:
     lookback: timedelta | None = None
     #: Older rows its baselines need beyond the lookback (BASE_KEEP is always added).
     keep: tuple[Keep, ...] = ()
+    #: A behavioural model: takes the connection and ``query`` (which then selects the model's
+    #: input rows, not alerts) and returns the alert rows (ALERT_COLUMNS) the model raises.
+    scorer: Callable[[Any, str], Sequence[tuple[object, ...]]] | None = None
 
     @property
     def risk(self) -> int:

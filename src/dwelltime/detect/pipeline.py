@@ -44,9 +44,14 @@ def state_dir(workspace: Workspace) -> Path:
     return workspace.root / "detect-state"
 
 
-def detect(workspace: Workspace, since: datetime | str | None = None) -> DetectResult:
-    """Detect over the workspace: in full, or (``since`` = ``LAST`` or a time) incrementally where possible."""
-    detections = all_detections()
+def detect(workspace: Workspace, since: datetime | str | None = None, models: bool = False) -> DetectResult:
+    """Detect over the workspace: in full, or (``since`` = ``LAST`` or a time) incrementally where possible.
+
+    ``models``: also run the behavioural models (detections with a scorer).  They are opt-in
+    while their cost is a replay of every sign-in on each run; the catalogue digest records
+    which set ran, so switching falls back to a full run.
+    """
+    detections = tuple(d for d in all_detections() if models or d.scorer is None)
     con = connect(workspace)
     con.execute("ALTER VIEW events RENAME TO events_raw")
     identities = build_identities(con, workspace.root / "identities.csv")

@@ -58,7 +58,10 @@ def run_query(con: duckdb.DuckDBPyConnection, detection: Detection) -> list[dict
     """One detection's alerts over the ``events`` relation (and the shared relations) as they stand."""
     start = time.perf_counter()
     try:
-        result = con.execute(detection.query).fetchall()
+        if detection.scorer is not None:
+            result = list(detection.scorer(con, detection.query))
+        else:
+            result = con.execute(detection.query).fetchall()
     except duckdb.Error as exc:
         raise DetectionError(f"{detection.id} failed: {exc}") from exc
     TIMINGS[detection.id] = TIMINGS.get(detection.id, 0.0) + time.perf_counter() - start

@@ -33,7 +33,8 @@ LOGINS = """
         max(src_lat) AS lat,
         max(src_lon) AS lon,
         max(protocol) AS protocol,
-        max(session_id) AS session_id
+        max(session_id) AS session_id,
+        max(user_agent) AS user_agent
     FROM events
     WHERE event_class = 'auth' AND action = 'login' AND user IS NOT NULL AND outcome IN ('success', 'failure')
     GROUP BY user, src_ip, outcome, date_trunc('second', time)
@@ -54,6 +55,7 @@ LOGINS_COLUMNS: tuple[str, ...] = (
     "lon",
     "protocol",
     "session_id",
+    "user_agent",
 )
 
 #: name -> (SELECT over events, its columns), in the order they are built.

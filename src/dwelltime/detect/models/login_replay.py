@@ -6,16 +6,17 @@ this AS before this instant", "distinct ASes the organisation had seen before it
 cumulative sum over rows sorted by (group, time), so one round of scoring is a few dozen
 numpy passes.
 
-The learn filter makes the counts depend on the scores (a flagged sign-in is not counted),
-so the replay iterates: score with the flags of the previous round, flag, repeat until no
-flag changes.  The flags are determined instant by instant (a flag depends only on earlier
-rows), so the fixed point is unique and equals the streaming result; each round fixes at
-least the earliest row still wrong.  A run of an attacker's sign-ins from one network can
-need one round per sign-in: the first is flagged, so the second sees nothing learned and is
-flagged, and so on.  Each round therefore also *propagates* a new flag to the later rows of
-the same user and network (provisionally flagged until a round clears them), which settles
-such runs in a few rounds.  If ``max_rounds`` pass without a fixed point the streaming
-scorer is run instead (exact, slow) and the result says so.
+The learn filter makes a user's counts depend on their scores (a flagged sign-in is not
+learned), so the replay iterates: score with the flags of the previous round, flag, repeat
+until no flag changes.  The organisation's counts (people per value) take every sign-in, so
+they are computed once, and a round rescores only the users whose flags just changed.  The
+flags are determined instant by instant (a flag depends only on earlier rows), so the fixed
+point is unique and equals the streaming result; each round fixes at least the earliest row
+still wrong.  A run of an intruder's sign-ins from one network could need one round per
+sign-in (the first is flagged, so the second sees nothing learned and is flagged, and so
+on); the first rounds therefore also *guess* a new flag onto the user's later sign-ins with
+the value that weighed most in it (provisionally flagged until a round clears them), which
+settles such runs in a few rounds.
 """
 
 from __future__ import annotations
@@ -32,12 +33,10 @@ from dwelltime.detect.models.login_risk import (
     FAMILIES,
     LEARN_BELOW,
     LEVEL_SIZE,
-    ORG_SHARE,
+    MOST_FAMILIAR,
+    UNIFORM_SHARE,
     agent_levels,
-    replay_stream,
 )
-
-_SEP = "\x1f"
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -53,14 +52,17 @@ class Replay:
     levels: dict[str, Floats]  # level -> its log ratio per row (0 where the level is missing)
     counts: dict[str, tuple[Ints, Ints, Ints, Ints]]  # level -> (user count, user total, org count, org total)
     rounds: int
-    exact_fallback: bool
 
 
 class _Grouping:
     """Rows grouped by a key and ordered by time within each group: tie-aware sums over earlier rows."""
 
-    def __init__(self, codes: Ints, time: Ints) -> None:
-        self.order = np.lexsort((time, codes))
+    def __init__(self, codes: Ints, time: Ints, order: Ints | None = None) -> None:
+        # Rows come in time order (replay sorts them once), so a stable sort by code alone
+        # orders them by (code, time), faster than a lexsort on both.
+        self.codes = codes
+        self.time = time
+        self.order = np.argsort(codes, kind="stable") if order is None else order
         sorted_codes = codes[self.order]
         sorted_time = time[self.order]
         n = len(codes)
@@ -71,6 +73,17 @@ class _Grouping:
         new_block[1:] |= sorted_time[1:] != sorted_time[:-1]
         self.group_start = np.maximum.accumulate(np.where(new_group, index, 0))
         self.block_start = np.maximum.accumulate(np.where(new_block, index, 0))
+
+    def subset(self, rows: Ints, position: Ints) -> _Grouping:
+        """The grouping of ``rows`` (ascending), taken from this one's order: no sort.
+
+        ``position`` maps a row of the whole to its place in ``rows`` (-1 outside them).  A
+        few rows are sorted afresh instead (filtering the whole order costs a pass over it).
+        """
+        if len(rows) * 8 < len(self.order):
+            return _Grouping(self.codes[rows], self.time[rows])
+        kept = self.order[position[self.order] >= 0]
+        return _Grouping(self.codes[rows], self.time[rows], position[kept])
 
     def before(self, weights: Floats) -> Floats:
         """Per row: the sum of ``weights`` over rows of its group strictly earlier in time."""
@@ -90,166 +103,226 @@ class _Grouping:
         return out
 
 
-def _codes(keys: pa.Array) -> tuple[Ints, Bools]:
-    encoded = pc.dictionary_encode(keys).combine_chunks() if isinstance(keys, pa.ChunkedArray) else None
-    array = encoded if encoded is not None else pc.dictionary_encode(keys)
-    valid = np.asarray(array.is_valid())
-    codes = np.asarray(array.indices.fill_null(-1), dtype=np.int64)
-    return codes, valid
+def _value_codes(values: pa.Array | pa.ChunkedArray) -> tuple[Ints, pa.Array]:
+    """Dense codes of a column (-1 for null) and the distinct values they index."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    encoded = pc.dictionary_encode(array)
+    return np.asarray(encoded.indices.fill_null(-1), dtype=np.int64), encoded.dictionary
 
 
-def _join(*parts: pa.Array) -> pa.Array:
-    return pc.binary_join_element_wise(*parts, _SEP)
+def _combine(parent: Ints, child: Ints) -> Ints:
+    """Codes of (parent, child) pairs, -1 where either is missing; dense again when they would grow too large."""
+    width = int(child.max(initial=0)) + 2
+    if (int(parent.max(initial=0)) + 2) * width >= 2**62:
+        parent = np.unique(parent, return_inverse=True)[1].astype(np.int64)
+    combined = parent * width + child
+    return np.where((parent < 0) | (child < 0), -1, combined)
 
 
 @dataclass
 class _Level:
+    """One level: where it is present, its user groupings' codes, and the organisation's side, fixed."""
+
     name: str
     active: Bools
-    user_value: _Grouping
-    user_parent: _Grouping
-    org_value: _Grouping
-    org_parent: _Grouping
+    user_value: Ints  # codes of (user, path)
+    user_parent: Ints  # codes of (user, parent)
+    by_user_value: _Grouping  # over all rows (the first round's)
+    by_user_parent: _Grouping
     class_weight: Floats | float
+    p_org: Floats
+    org_count: Ints  # distinct users with the value before each row
+    org_total: Ints
 
 
-def _level_paths(table: pa.Table) -> dict[str, pa.Array]:
-    agents = table.column("agent").to_pylist()
-    families = {text: agent_levels(text) for text in set(agents) if text}
-    os_family = pa.array([families[a][0] if a else None for a in agents], pa.string())
-    browser = pa.array([families[a][1] if a else None for a in agents], pa.string())
-    seconds = pc.divide(table.column("time_us"), 1_000_000)
-    hours = pc.cast(pc.add(pc.divide(seconds, 3600), 72), pa.int64())
-    hour = pc.cast(pc.subtract(hours, pc.multiply(pc.divide(hours, 168), 168)), pa.string())
-    asn = table.column("asn")
-    asn_text = pc.binary_join_element_wise(pa.scalar("AS"), pc.cast(asn, pa.string()), "")
-    values = {
-        "country": table.column("country"),
-        "asn": asn_text,
-        "ip": table.column("ip"),
-        "os": os_family,
-        "browser": browser,
-        "agent": table.column("agent"),
-        "client": table.column("client"),
-        "hour": hour,
+def _level_values(table: pa.Table) -> dict[str, Ints]:
+    """Per level, dense codes of the level's own value (-1 where missing)."""
+    agent_codes, agents = _value_codes(table.column("agent"))
+    families = [agent_levels(text) for text in agents.to_pylist()]
+    os_names = sorted({f[0] for f in families if f[0]})
+    browser_names = sorted({f[1] for f in families if f[1]})
+    os_of = np.array([os_names.index(f[0]) if f[0] else -1 for f in families] + [-1], dtype=np.int64)
+    browser_of = np.array([browser_names.index(f[1]) if f[1] else -1 for f in families] + [-1], dtype=np.int64)
+    time = np.asarray(table.column("time_us").to_numpy(zero_copy_only=False), dtype=np.int64)
+    return {
+        "country": _value_codes(table.column("country"))[0],
+        "asn": np.asarray(table.column("asn").fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64),
+        "ip": _value_codes(table.column("ip"))[0],
+        "os": os_of[agent_codes],  # -1 indexes the trailing "missing"
+        "browser": browser_of[agent_codes],
+        "agent": agent_codes,
+        "client": _value_codes(table.column("client"))[0],
+        "hour": (time // 1_000_000 // 3600 + 72) % 168,
     }
-    paths: dict[str, pa.Array] = {}
-    for _family, levels in FAMILIES:
-        path: pa.Array | None = None
-        for level in levels:
-            value = values[level]
-            value = value.combine_chunks() if isinstance(value, pa.ChunkedArray) else value
-            path = value if path is None else _join(path, value)
-            paths[level] = path
-    return paths
 
 
-def _parent(paths: dict[str, pa.Array], level: str, count: int) -> pa.Array:
-    for _family, levels in FAMILIES:
-        if level in levels:
-            at = levels.index(level)
-            return pa.array([""] * count, pa.string()) if at == 0 else paths[levels[at - 1]]
-    raise KeyError(level)
+def _levels(table: pa.Table, time: Ints, chrono: Ints) -> list[_Level]:
+    """Every level's codes, and the organisation's counts (which no flag changes), computed once.
 
-
-def replay(table: pa.Table, learn_below: float = LEARN_BELOW, max_rounds: int = 40) -> Replay:
-    """Score every sign-in of ``table`` as the streaming model would have, in one go.
-
-    ``table`` columns: ``user``, ``time_us`` (int64, µs), ``country``, ``asn`` (int),
-    ``ip``, ``net_class``, ``agent``, ``client`` (any may be null except user and time).
+    Codes are integers built down each family's hierarchy (a level's path is its parent's
+    path and its own value); a level's value grouping is the next level's parent grouping,
+    so each grouping is sorted once.
     """
     n = table.num_rows
-    time = np.asarray(table.column("time_us").to_numpy(zero_copy_only=False), dtype=np.int64)
-    user = table.column("user").combine_chunks()
-    paths = _level_paths(table)
+    own = {name: codes[chrono] for name, codes in _level_values(table).items()}
+    user = _value_codes(table.column("user"))[0][chrono]
     net_class = table.column("net_class").to_pylist()
-    weights = np.array([CLASS_WEIGHT.get(c or "unknown", 1.0) for c in net_class], dtype=np.float64)
+    weights = np.array([CLASS_WEIGHT.get(c or "unknown", 1.0) for c in net_class], dtype=np.float64)[chrono]
+    everyone = np.zeros(n, dtype=np.int64)
     levels: list[_Level] = []
     for _family, names in FAMILIES:
+        parent_path = everyone
+        by_parent, by_user_parent = _Grouping(everyone, time), _Grouping(user, time)
         for name in names:
-            path = paths[name]
-            parent = _parent(paths, name, n)
-            uv, active = _codes(_join(user, path))
-            up, _ = _codes(_join(user, parent))
-            ov, _ = _codes(path)
-            op, _ = _codes(parent)
+            path = _combine(parent_path, own[name])
+            active = path >= 0
+            uv = _combine(user, path)
+            up = _combine(user, parent_path)
+            # Rows without the value get groups of their own (they count nowhere).
+            alone = -2 - np.arange(n)
+            by_value = _Grouping(np.where(active, path, alone), time)
+            by_user_value = _Grouping(np.where(active, uv, alone), time)
+            present = active.astype(np.float64)
+            new_pair = by_user_value.firsts(present)  # a user's first use of the value
+            new_value = by_value.firsts(present)  # the organisation's first use of it
+            # Other people: everyone's (user, value) pairs before the row, less the row's user's own.
+            c_o = by_value.before(new_pair) - by_user_value.before(new_pair)
+            n_o = by_parent.before(new_pair) - by_user_parent.before(new_pair)
+            t_o = by_parent.before(new_value)
+            size = LEVEL_SIZE[name]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p_org = np.where(n_o > 0, (c_o + t_o / size) / (n_o + t_o), 1.0 / size)
             levels.append(
                 _Level(
                     name,
                     active,
-                    _Grouping(uv, time),
-                    _Grouping(up, time),
-                    _Grouping(ov, time),
-                    _Grouping(op, time),
+                    np.where(active, uv, alone),
+                    np.where(up >= 0, up, alone),
+                    by_user_value,
+                    by_user_parent,
                     weights if name == "asn" else 1.0,
+                    p_org,
+                    c_o.astype(np.int64),
+                    n_o.astype(np.int64),
                 )
             )
-    network_codes, _ = _codes(_join(user, paths["asn"]))
-    network = _Grouping(np.where(network_codes < 0, -1 - np.arange(n), network_codes), time)
+            parent_path = path
+            by_parent, by_user_parent = by_value, by_user_value
+    return levels
 
+
+def replay(table: pa.Table, learn_below: float = LEARN_BELOW, guess_rounds: int = 8) -> Replay:
+    """Score every sign-in of ``table`` as the streaming model would have, in one go.
+
+    ``table`` columns: ``user``, ``time_us`` (int64, µs), ``country``, ``asn`` (int),
+    ``ip``, ``net_class``, ``agent``, ``client`` (any may be null except user and time).
+
+    Round 1 scores everything with every sign-in learned; that is already the streaming
+    result for every user none of whose sign-ins is flagged.  Later rounds rescore only the
+    users whose flags changed in the round before (their other users' scores cannot move:
+    the organisation's counts do not depend on flags).  For ``guess_rounds`` rounds a new
+    flag is also guessed onto the user's later sign-ins with the value that weighed most in
+    it (see the module docstring and :func:`_guess`); after that, plain rounds, which end:
+    each fixes the earliest wrong flag.
+    """
+    n = table.num_rows
+    given_time = np.asarray(table.column("time_us").to_numpy(zero_copy_only=False), dtype=np.int64)
+    chrono = np.argsort(given_time, kind="stable")
+    time = given_time[chrono]
+    levels = _levels(table, time, chrono)
+    user_codes = _value_codes(table.column("user"))[0][chrono]
+
+    score = np.zeros(n)
+    parts = {level.name: np.zeros(n) for level in levels}
+    counts_u = {level.name: (np.zeros(n, np.int64), np.zeros(n, np.int64)) for level in levels}
     flagged = np.zeros(n, dtype=bool)
-    for rounds in range(1, max_rounds + 1):
-        score, parts, counts = _score(levels, (~flagged).astype(np.float64))
-        new_flags = score >= learn_below
-        if np.array_equal(new_flags, flagged):
-            return Replay(score, flagged, parts, counts, rounds, exact_fallback=False)
-        # Newly flagged rows: provisionally flag the later rows of the same user and network.
-        fresh = (new_flags & ~flagged).astype(np.float64)
-        provisional = network.before(fresh) > 0
-        flagged = new_flags | (provisional & ~(flagged & ~new_flags))
-    return _exact(table, learn_below, levels, max_rounds)
+    rows = np.arange(n)
+    rounds = 0
+    while len(rows):
+        rounds += 1
+        position = np.full(n, -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        sub_score, sub_parts, sub_counts = _score_rows(
+            levels, rows, time[rows], (~flagged[rows]).astype(np.float64), len(rows) == n, position
+        )
+        score[rows] = sub_score
+        for name in parts:
+            parts[name][rows] = sub_parts[name]
+            counts_u[name][0][rows] = sub_counts[name][0]
+            counts_u[name][1][rows] = sub_counts[name][1]
+        new_flags = sub_score >= learn_below
+        changed = new_flags != flagged[rows]
+        if not changed.any():
+            break
+        if rounds <= guess_rounds:
+            new_flags |= _guess(levels, rows, position, sub_parts, new_flags & ~flagged[rows]) & ~(
+                flagged[rows] & ~new_flags
+            )
+        flagged[rows] = new_flags
+        moved = np.unique(user_codes[rows][changed])
+        rows = np.flatnonzero(np.isin(user_codes, moved))
+    back = np.empty(n, dtype=np.int64)
+    back[chrono] = np.arange(n)  # from time order back to the caller's
+    counts = {
+        level.name: (
+            counts_u[level.name][0][back],
+            counts_u[level.name][1][back],
+            level.org_count[back],
+            level.org_total[back],
+        )
+        for level in levels
+    }
+    parts = {name: values[back] for name, values in parts.items()}
+    return Replay(score[back], score[back] >= learn_below, parts, counts, rounds)
 
 
-def _score(
-    levels: list[_Level], learned: Floats
-) -> tuple[Floats, dict[str, Floats], dict[str, tuple[Ints, Ints, Ints, Ints]]]:
-    total = np.zeros(len(learned))
+def _guess(levels: list[_Level], rows: Ints, position: Ints, parts: dict[str, Floats], fresh: Bools) -> Bools:
+    """Later sign-ins of a newly flagged user with the value that weighed most in the flag.
+
+    A flagged value is not learned, so the user's next sign-in with it is likely flagged too
+    (an intruder's VPS, session after session): guessing so settles a run of them in one
+    round instead of one round per sign-in.  Only a guess: the next round checks it.
+    """
+    names = [level.name for level in levels]
+    top = np.argmax(np.stack([parts[name] for name in names]), axis=0)
+    later = np.zeros(len(rows), dtype=bool)
+    for index, level in enumerate(levels):
+        chosen = fresh & (top == index)
+        if not chosen.any():
+            continue
+        whole = len(rows) == len(level.active)
+        grouping = level.by_user_value if whole else level.by_user_value.subset(rows, position)
+        later |= grouping.before(chosen.astype(np.float64)) > 0
+    return later
+
+
+def _score_rows(
+    levels: list[_Level], rows: Ints, time: Ints, learned: Floats, whole: bool, position: Ints
+) -> tuple[Floats, dict[str, Floats], dict[str, tuple[Ints, Ints]]]:
+    """Scores of ``rows`` (all rows of the users they belong to) with ``learned`` as the user filter."""
+    total = np.zeros(len(rows))
     parts: dict[str, Floats] = {}
-    counts: dict[str, tuple[Ints, Ints, Ints, Ints]] = {}
+    counts: dict[str, tuple[Ints, Ints]] = {}
     for level in levels:
         size = LEVEL_SIZE[level.name]
-        here = learned * level.active  # a row without this level's value counts nowhere in it
-        c_u = level.user_value.before(here)
-        n_u = level.user_parent.before(here)
-        t_u = level.user_parent.before(level.user_value.firsts(here))
-        c_o = level.org_value.before(here)
-        n_o = level.org_parent.before(here)
-        t_o = level.org_parent.before(level.org_value.firsts(here))
+        active = level.active[rows]
+        here = learned * active  # a row without this level's value counts nowhere in it
+        if whole:
+            by_value, by_parent = level.by_user_value, level.by_user_parent
+        else:
+            by_value = level.by_user_value.subset(rows, position)
+            by_parent = level.by_user_parent.subset(rows, position)
+        c_u = by_value.before(here)
+        n_u = by_parent.before(here)
+        t_u = by_parent.before(by_value.firsts(here))
+        p_org = level.p_org[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
-            p_org = np.where(n_o > 0, (c_o + t_o / size) / (n_o + t_o), 1.0 / size)
             p_user = np.where(n_u > 0, (c_u + t_u * p_org) / (n_u + t_u), p_org)
-        p_att = (1.0 - ORG_SHARE) * level.class_weight / size + ORG_SHARE * p_org
-        ratio = np.where(level.active, np.log10(p_att) - np.log10(p_user), 0.0)
+        uniform = UNIFORM_SHARE.get(level.name, 0.0)
+        weight = level.class_weight[rows] if isinstance(level.class_weight, np.ndarray) else level.class_weight
+        p_att = uniform * weight / size + (1.0 - uniform) * p_org
+        ratio = np.where(active, np.maximum(MOST_FAMILIAR, np.log10(p_att) - np.log10(p_user)), 0.0)
         total += ratio
         parts[level.name] = ratio
-        counts[level.name] = (
-            c_u.astype(np.int64),
-            n_u.astype(np.int64),
-            c_o.astype(np.int64),
-            n_o.astype(np.int64),
-        )
+        counts[level.name] = (c_u.astype(np.int64), n_u.astype(np.int64))
     return total, parts, counts
-
-
-def _exact(table: pa.Table, learn_below: float, levels: list[_Level], rounds: int) -> Replay:
-    """The streaming scorer over the rows in time order (the fallback when rounds do not settle)."""
-    rows = table.to_pylist()
-    order = sorted(range(len(rows)), key=lambda i: rows[i]["time_us"])
-    records = [
-        {
-            "user": rows[i]["user"],
-            "time_s": rows[i]["time_us"] / 1_000_000,
-            "country": rows[i]["country"],
-            "asn": rows[i]["asn"],
-            "ip": rows[i]["ip"],
-            "net_class": rows[i]["net_class"],
-            "agent": rows[i]["agent"],
-            "client": rows[i]["client"],
-        }
-        for i in order
-    ]
-    scores = np.empty(len(rows))
-    scores[np.array(order, dtype=np.int64)] = replay_stream(records, learn_below)
-    flagged = scores >= learn_below
-    _total, parts, counts = _score(levels, (~flagged).astype(np.float64))
-    return Replay(scores, flagged, parts, counts, rounds, exact_fallback=True)
