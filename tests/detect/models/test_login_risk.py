@@ -42,11 +42,20 @@ def test_witten_bell_by_hand() -> None:
     assert math.isclose(level_log_ratio("agent", (0, 10, 2, 0, 100, 4)), math.log10(p_org / (2 * p_org / 12)))
 
 
-def _record(user: str, t: int, asn: int, ip: str, net: str = "isp", agent: str = "Chrome/1", client: str = "browser"):
+def _record(
+    user: str,
+    t: int,
+    asn: int,
+    ip: str,
+    net: str = "isp",
+    agent: str = "Chrome/1",
+    client: str = "browser",
+    country: str = "JP",
+) -> dict[str, object]:
     return {
         "user": user,
         "time_us": t * 1_000_000,
-        "country": "JP",
+        "country": country,
         "asn": asn,
         "ip": ip,
         "net_class": net,
@@ -120,7 +129,7 @@ def test_an_attacker_does_not_become_the_baseline() -> None:
     usual = [_record("ito", d * 86_400 + 9 * 3600 + u, 2516, "203.0.113.7") for d in range(40) for u in (0,)]
     others = [_record(f"u{k}", d * 86_400 + 10 * 3600, 2516, f"203.0.113.{k}") for k in range(5) for d in range(40)]
     attack = [
-        _record("ito", 40 * 86_400 + h * 4 * 3600, 14061, "198.51.100.9", "hosting", "python-requests/2", "imap")
+        _record("ito", 40 * 86_400 + h * 4 * 3600, 14061, "198.51.100.9", "hosting", "python-requests/2", "imap", "SG")
         for h in range(30)
     ]
     rows = usual + others + attack

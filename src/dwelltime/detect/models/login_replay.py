@@ -30,7 +30,9 @@ import pyarrow.compute as pc
 
 from dwelltime.detect.models.login_risk import (
     CLASS_WEIGHT,
+    DEVICE_FAMILIES,
     FAMILIES,
+    FAMILY_OF,
     LEARN_BELOW,
     LEVEL_SIZE,
     MOST_FAMILIAR,
@@ -300,7 +302,7 @@ def _score_rows(
     levels: list[_Level], rows: Ints, time: Ints, learned: Floats, whole: bool, position: Ints
 ) -> tuple[Floats, dict[str, Floats], dict[str, tuple[Ints, Ints]]]:
     """Scores of ``rows`` (all rows of the users they belong to) with ``learned`` as the user filter."""
-    total = np.zeros(len(rows))
+    families: dict[str, Floats] = {}
     parts: dict[str, Floats] = {}
     counts: dict[str, tuple[Ints, Ints]] = {}
     for level in levels:
@@ -322,7 +324,10 @@ def _score_rows(
         weight = level.class_weight[rows] if isinstance(level.class_weight, np.ndarray) else level.class_weight
         p_att = uniform * weight / size + (1.0 - uniform) * p_org
         ratio = np.where(active, np.maximum(MOST_FAMILIAR, np.log10(p_att) - np.log10(p_user)), 0.0)
-        total += ratio
+        family = FAMILY_OF[level.name]
+        families[family] = families[family] + ratio if family in families else ratio
         parts[level.name] = ratio
         counts[level.name] = (c_u.astype(np.int64), n_u.astype(np.int64))
+    device = np.maximum.reduce([families.get(f, np.zeros(len(rows))) for f in DEVICE_FAMILIES])
+    total = device + sum((v for f, v in families.items() if f not in DEVICE_FAMILIES), np.zeros(len(rows)))
     return total, parts, counts

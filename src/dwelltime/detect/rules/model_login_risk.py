@@ -163,7 +163,7 @@ _BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/
 
 
 def _signin(
-    time: str, user: str, ip: str, asn: int, org: str, net: str, agent: str, protocol: str
+    time: str, user: str, ip: str, asn: int, org: str, net: str, agent: str, protocol: str, country: str = "JP"
 ) -> dict[str, object]:
     return ev(
         time,
@@ -174,7 +174,7 @@ def _signin(
         src_asn=asn,
         src_as_org=org,
         src_net_class=net,
-        src_country="JP",
+        src_country=country,
         user_agent=agent,
         protocol=protocol,
     )
@@ -201,23 +201,23 @@ DETECTION = Detection(
     id="dt.signin.login_risk",
     title="Sign-in far likelier an attacker's than the user's (login risk model)",
     techniques=("T1078", "T1078.004"),
-    severity="medium",
+    severity="low",
     event_classes=("auth",),
     description=(
         "Scores each successful sign-in with a likelihood ratio: how probable its network (country, AS, address), "
         "user agent (OS, browser, string), client and hour of week are for an attacker versus for this user, with "
         "the user's history smoothed towards the organisation's (Witten-Bell) and strange sign-ins kept out of the "
-        "baseline. Alerts at a ratio of 100,000 or more, once per user and network. "
-        "Medium: it weighs many small oddities, and a person's trip "
-        "abroad on a new laptop can reach it; with another signal an incident opens. Triage: the explanation lists "
-        "each unusual feature with the user's and the organisation's counts; ask the user about that sign-in."
+        "baseline. Alerts at a ratio of 10,000 or more, once per user and network. "
+        "Low: it weighs many small oddities, and a person's trip abroad on a new laptop can reach it; it speeds up "
+        "incidents that other signals open. Triage: the explanation lists each unusual feature with the user's "
+        "and the organisation's counts; ask the user about that sign-in."
     ),
     query=_INPUT,
     scorer=_score,
     lookback=None,
     positives=(
         Case(
-            "a script on a VPS signs in over IMAP at 03:00 JST",
+            "a script on a VPS abroad signs in over IMAP at 03:00 JST",
             (
                 *_HISTORY,
                 _signin(
@@ -229,6 +229,7 @@ DETECTION = Detection(
                     "hosting",
                     "python-requests/2.31",
                     "imap",
+                    "SG",
                 ),
             ),
             1,
