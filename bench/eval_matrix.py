@@ -47,7 +47,9 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
 
 
-def one_run(work: Path, org: str, seed: int, users: int, days: int, fresh: bool) -> dict[str, object]:
+def one_run(
+    work: Path, org: str, seed: int, users: int, days: int, fresh: bool, models: bool = False
+) -> dict[str, object]:
     """Simulate (unless kept), ingest (unless kept), detect and evaluate one combination."""
     base = work / f"{org}-{seed}-{users}x{days}"
     sim, ws = base / "sim", base / "ws"
@@ -65,7 +67,7 @@ def one_run(work: Path, org: str, seed: int, users: int, days: int, fresh: bool)
         _run("ingest", str(sim / "logs"), "--workspace", str(ws))
         timings["ingest_s"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    _run("detect", "--workspace", str(ws))
+    _run("detect", "--workspace", str(ws), *(["--models"] if models else []))
     timings["detect_s"] = round(time.perf_counter() - start, 1)
     report = json.loads(_run("eval", str(sim / "truth.json"), "--workspace", str(ws), "--json"))
     summary = report["summary"]
@@ -98,12 +100,13 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--work", type=Path, default=Path("/tmp/dwelltime-eval"))
     parser.add_argument("--fresh", action="store_true", help="simulate and ingest again even when kept")
+    parser.add_argument("--models", action="store_true", help="detect with the behavioural models too")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eval_matrix.json")
     args = parser.parse_args()
     runs = []
     for org in [o.strip() for o in args.orgs.split(",") if o.strip()]:
         for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
-            run = one_run(args.work, org, seed, args.users, args.days, args.fresh)
+            run = one_run(args.work, org, seed, args.users, args.days, args.fresh, args.models)
             runs.append(run)
             s = run["summary"]
             assert isinstance(s, dict)
