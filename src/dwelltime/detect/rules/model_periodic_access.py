@@ -1,0 +1,233 @@
+"""A user's sign-ins from one network keep a clock: a script collecting mail on a schedule.
+
+The NISC intruders read mail over IMAP for months on a rhythm: a session every few hours
+of the operator's working day, give or take some minutes, week after week.  People do not
+sign in like that (their intervals spread as widely as their days do), but devices do: a
+phone polls from its carrier, an Outlook on the office LAN refreshes every hour, a laptop
+at home renews its tokens.  So the rhythm alone is not the alarm; a rhythm from a network
+the user's devices do not live on is: a rented server, a VPN exit or Tor, or a network the
+user first used in the last two weeks after a long history without it, that is not the
+organisation's own (three or more people) nor a mobile carrier nor a private range.
+
+The rhythm is measured by :func:`dwelltime.detect.models.periodicity.periodicity` over the
+pair's last :data:`WINDOW` sessions as each session arrives (only the past, so replay gives
+the same alert times); one alert per user and network, at the first session at which the
+rhythm holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import numpy as np
+
+from dwelltime.detect.base import Case, Detection
+from dwelltime.detect.cases import ev
+from dwelltime.detect.models.periodicity import periodicity
+from dwelltime.detect.rules._signin import NET, ORG_NETS
+
+#: Sessions over which the rhythm is measured (intervals = WINDOW - 1).
+WINDOW = 17
+#: Rhythm score (1 - spread / a person's spread) and share of intervals that are whole beats.
+MIN_SCORE = 0.7
+MIN_FIT = 0.5
+#: Beats between 10 minutes and 12 hours (faster is a client's polling; daily is a person's day).
+MIN_PERIOD_S = 600.0
+MAX_PERIOD_S = 12 * 3600.0
+#: A network is "new" for this long after the user's first sign-in from it, if they had this much history before.
+NEW_FOR = timedelta(days=14)
+HISTORY_BEFORE = timedelta(days=7)
+#: Sessions closer than this are one visit.
+SAME_VISIT_S = 60.0
+
+_INPUT = f"""
+WITH {ORG_NETS},
+user_first AS (
+    SELECT user, min(time) AS since FROM logins WHERE outcome = 'success' GROUP BY user
+),
+candidates AS (
+    -- Only pairs that could ever alert: enough sessions, and a network that is of a suspect
+    -- class or came after a week of the user's history (each a fact about the past whenever
+    -- it holds; the scorer checks the rest session by session).
+    SELECT l.user, l.time, l.event_uid, l.src_ip, l.as_org, l.net, f.netkey,
+        f.first_time AS net_first, o.org_since, u.since AS user_since,
+        count(*) OVER (PARTITION BY l.user, f.netkey) AS sessions
+    FROM logins l
+    JOIN user_net_first f ON f.user = l.user AND f.netkey = {NET.replace("asn", "l.asn")}
+    JOIN org_nets o ON o.netkey = f.netkey
+    JOIN user_first u ON u.user = l.user
+    WHERE l.outcome = 'success' AND l.net NOT IN ('private', 'mobile')
+      AND (l.net IN ('hosting', 'vpn', 'tor') OR f.first_time >= u.since + INTERVAL {HISTORY_BEFORE.days} DAY)
+)
+SELECT user, time, event_uid, src_ip, as_org, net, netkey, net_first, org_since, user_since
+FROM candidates
+WHERE sessions >= {WINDOW}
+ORDER BY user, netkey, time, event_uid
+"""
+
+
+def _utc(value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a timestamp: {value!r}")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _unusual_network(row: dict[str, object], at: datetime) -> bool:
+    """Not a network the user's own devices live on, as known at ``at``."""
+    org_since = row["org_since"]
+    if org_since is not None and _utc(org_since) <= at:
+        return False
+    if row["net"] in ("hosting", "vpn", "tor"):
+        return True
+    net_first, user_since = _utc(row["net_first"]), _utc(row["user_since"])
+    return at - net_first <= NEW_FOR and net_first - user_since >= HISTORY_BEFORE
+
+
+def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object, ...]]:
+    rows = con.sql(query).to_arrow_table().to_pylist()
+    out: list[tuple[object, ...]] = []
+    start = 0
+    while start < len(rows):
+        end = start
+        key = (rows[start]["user"], rows[start]["netkey"])
+        while end < len(rows) and (rows[end]["user"], rows[end]["netkey"]) == key:
+            end += 1
+        found = _first_rhythm(rows[start:end])
+        if found is not None:
+            out.append(found)
+        start = end
+    return out
+
+
+def _first_rhythm(pair: list[dict[str, object]]) -> tuple[object, ...] | None:
+    """The alert row for the first session at which the pair's last WINDOW visits keep a clock."""
+    visits: list[dict[str, object]] = []
+    for row in pair:  # one visit per minute: a session's several log lines are one beat
+        if not visits or (_utc(row["time"]) - _utc(visits[-1]["time"])).total_seconds() >= SAME_VISIT_S:
+            visits.append(row)
+    if len(visits) < WINDOW:
+        return None
+    seconds = np.array([_utc(v["time"]).timestamp() for v in visits])
+    for k in range(WINDOW - 1, len(visits)):
+        at = _utc(visits[k]["time"])
+        if not _unusual_network(visits[k], at):
+            continue
+        rhythm = periodicity(seconds[k - WINDOW + 1 : k + 1], min_interval=SAME_VISIT_S)
+        if not (
+            rhythm.score >= MIN_SCORE
+            and rhythm.fit >= MIN_FIT
+            and MIN_PERIOD_S <= rhythm.period_s <= MAX_PERIOD_S
+            and not rhythm.daily
+        ):
+            continue
+        row = visits[k]
+        text = (
+            f"{row['user']} signs in from {row['src_ip'] or 'unknown address'}"
+            + (f" {row['as_org']}" if row["as_org"] else "")
+            + f" ({row['net']}) on a clock: {rhythm.explain()} over its last {WINDOW} sessions; "
+            + f"first sign-in from this network {_utc(row['net_first']).strftime('%Y-%m-%d %H:%MZ')}"
+        )
+        uids = [str(v["event_uid"]) for v in visits[k - WINDOW + 1 : k + 1]]
+        ips = sorted({str(v["src_ip"]) for v in visits[k - WINDOW + 1 : k + 1] if v["src_ip"]})
+        return (row["user"], "user", at, round(rhythm.score, 3), uids, ips, text)
+    return None
+
+
+def _login(time: datetime, user: str, ip: str, asn: int, org: str, net: str) -> dict[str, object]:
+    return ev(
+        time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        event_class="auth",
+        action="login",
+        user=user,
+        src_ip=ip,
+        src_asn=asn,
+        src_as_org=org,
+        src_net_class=net,
+        src_country="JP",
+        protocol="imap",
+    )
+
+
+_T0 = datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
+_JITTER = (7, -12, 3, 14, -5, 0, -9, 11, 2, -14, 6, -3, 10, -7, 1, 13, -11, 4, -2, 8, -6, 12, -1, 5)
+
+
+def _script(user: str, ip: str, asn: int, org: str, net: str, first_day: int) -> tuple[dict[str, object], ...]:
+    """Three sessions a working day, 3 h apart give or take a quarter hour, for eight days."""
+    times = [
+        _T0 + timedelta(days=first_day + d, hours=3 * s, minutes=_JITTER[(d * 3 + s) % len(_JITTER)])
+        for d in range(8)
+        for s in range(3)
+    ]
+    return tuple(_login(t, user, ip, asn, org, net) for t in times)
+
+
+def _person(user: str, ip: str, asn: int, org: str, net: str) -> tuple[dict[str, object], ...]:
+    """A person's sign-ins: irregular gaps (minutes to a day), for three weeks."""
+    rng = np.random.default_rng(11)
+    gaps = rng.exponential(5 * 3600, 60)
+    times = [_T0 + timedelta(seconds=float(s)) for s in np.cumsum(gaps)]
+    return tuple(_login(t, user, ip, asn, org, net) for t in times)
+
+
+_ITO = "ito@agency.example.jp"
+_OFFICE = tuple(
+    _login(_T0 + timedelta(days=d, minutes=k), f"staff{k}@agency.example.jp", "10.1.0.5", 0, "LAN", "private")
+    for d in range(30)
+    for k in range(3)
+)
+
+DETECTION = Detection(
+    id="dt.signin.periodic_access",
+    title="Sign-ins on a clock from a network the user's devices do not live on (scripted collection)",
+    techniques=("T1114.002", "T1078"),
+    severity="low",
+    event_classes=("auth",),
+    description=(
+        "A user's successful sign-ins from one network (AS, else address) keep a regular rhythm over their last "
+        f"{WINDOW} sessions (spread of the intervals under 30% of a person's, beats between 10 minutes and 12 hours, "
+        "gaps allowed), and the network is a hosting, VPN or Tor network, or one the user first used in the last "
+        "two weeks after a long history without it; never the organisation's own networks, private ranges or "
+        "mobile carriers (where phones poll on schedules of their own). Scripts that collect mail on a timer look "
+        "like this; so can a new mail client on a new home connection, hence low: it corroborates. Triage: which "
+        "client and protocol the sessions used, what they read (dwelltime scope), and whether the user knows it."
+    ),
+    query=_INPUT,
+    scorer=_score,
+    lookback=None,
+    positives=(
+        Case(
+            "IMAP every 3 h of the working day from a domestic VPS",
+            (*_OFFICE, *_script("ito@agency.example.jp", "203.0.113.50", 63949, "Akamai/Linode", "hosting", 10)),
+            1,
+        ),
+    ),
+    negatives=(
+        Case(
+            "a VPN user signing in whenever they work",
+            (*_OFFICE, *_person("ito@agency.example.jp", "198.51.100.20", 9009, "M247", "vpn")),
+            0,
+        ),
+        Case(
+            "the same clock from the office LAN (a mail client polling)",
+            (*_OFFICE, *_script("staff1@agency.example.jp", "10.1.0.5", 0, "LAN", "private", 10)),
+            0,
+        ),
+        Case(
+            "the same clock from the user's home ISP of a month",
+            (
+                *_OFFICE,
+                *(
+                    _login(
+                        _T0 + timedelta(days=d, hours=12), "ito@agency.example.jp", "203.0.113.77", 2516, "KDDI", "isp"
+                    )
+                    for d in range(0, 10)
+                ),
+                *_script("ito@agency.example.jp", "203.0.113.77", 2516, "KDDI", "isp", 10),
+            ),
+            0,
+        ),
+    ),
+)
