@@ -464,6 +464,18 @@ def show_command(
     console.print(table)
 
 
+def _scenario_params(items: list[str]) -> dict[str, dict[str, object]]:
+    """``SCENARIO.NAME=VALUE`` options as per-scenario overrides (values stay text; the scenario coerces them)."""
+    found: dict[str, dict[str, object]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        scenario, dot, name = key.strip().rpartition(".")
+        if not sep or not dot or not scenario or not name:
+            raise _fail(f"--param: expected SCENARIO.NAME=VALUE, got {item!r}")
+        found.setdefault(scenario, {})[name] = value
+    return found
+
+
 @app.command("simulate")
 def simulate_command(
     out: Annotated[Path | None, typer.Option("--out", help="Directory for logs/, mailboxes/ and truth.json.")] = None,
@@ -475,6 +487,13 @@ def simulate_command(
         str, typer.Option(help="Comma-separated attacks ('all', or see 'dwelltime simulate --list').")
     ] = "all",
     list_scenarios: Annotated[bool, typer.Option("--list", help="List the attack scenarios and exit.")] = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="A scenario parameter, SCENARIO.NAME=VALUE (repeatable), e.g. apt-imap.mimic=true.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate an organisation with benign behaviour and attacks, in the real log formats, with ground truth."""
     from dwelltime.simulate.run import simulate
@@ -503,7 +522,14 @@ def simulate_command(
         ) as progress:
             task = progress.add_task("days", total=days)
             result = simulate(
-                org, users, days, seed, chosen, out, progress=lambda done, total: progress.update(task, completed=done)
+                org,
+                users,
+                days,
+                seed,
+                chosen,
+                out,
+                progress=lambda done, total: progress.update(task, completed=done),
+                params=_scenario_params(param or []),
             )
     except DwelltimeError as exc:
         raise _fail(str(exc)) from exc

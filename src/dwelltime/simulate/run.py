@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -73,10 +73,17 @@ def simulate(
     out: Path,
     start: date = DEFAULT_START,
     progress: ProgressCallback | None = None,
+    params: Mapping[str, Mapping[str, object]] | None = None,
 ) -> SimulationResult:
-    """Write logs (``out/logs``), mailboxes (``out/mailboxes``), ``out/truth.json`` and ``out/pii_truth.jsonl.gz``."""
+    """Write logs (``out/logs``), mailboxes (``out/mailboxes``), ``out/truth.json`` and ``out/pii_truth.jsonl.gz``.
+
+    ``params``: per scenario, parameter overrides (``{"apt-imap": {"mimic": "true"}}``).
+    """
     if kind not in ORG_KINDS:
         raise ConfigError(f"unknown organisation kind {kind!r}; choose one of {', '.join(ORG_KINDS)}")
+    stray = sorted(set(params or {}) - set(scenarios))
+    if stray:
+        raise ConfigError(f"parameters given for scenario(s) not simulated: {', '.join(stray)}")
     unknown = [name for name in scenarios if name not in SCENARIOS]
     if unknown:
         raise ConfigError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
@@ -99,7 +106,7 @@ def simulate(
             result.skipped[name] = f"needs an organisation of kind {', '.join(scenario.org_kinds)}"
             continue
         rng = random.Random(f"dwelltime-scenario:{seed}:{name}")
-        activities = scenario(org, corpus, start, days, rng, avoid=list(avoid))
+        activities = scenario(org, corpus, start, days, rng, avoid=list(avoid), **(params or {}).get(name, {}))
         entity = attack_entity(name, activities)
         avoid.append(entity)
         attacks[name] = _AttackLog(

@@ -11,15 +11,18 @@ in the same provider part-way through.
 
 from __future__ import annotations
 
+import ipaddress
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dwelltime.simulate.activity import Activity, Client, MailboxRead, MessageRef, Network, SignIn
-from dwelltime.simulate.model import Org
+from dwelltime.simulate.model import Org, User
 from dwelltime.simulate.scenarios import _clients
 from dwelltime.simulate.scenarios._common import (
     SHANGHAI,
+    TOKYO,
     CorpusView,
     MailboxView,
     at_local,
@@ -61,6 +64,9 @@ class Params:
     new_mail_limit: most recent messages read per live folder per session, 10-40.
     crawl_per_session: messages fetched per session from the archive crawl, 15-60.
     user_agent: the IMAP library's client string.
+    mimic: an adversarial operator who hides in the victim's habits: a residential proxy in
+        the victim's own home ISP, the victim's own client, the victim's working hours (Tokyo)
+        instead of the operator's.  Off by default (no draw from the rng: other values stay).
     """
 
     victim: str
@@ -75,6 +81,7 @@ class Params:
     new_mail_limit: int
     crawl_per_session: int
     user_agent: str
+    mimic: bool = False
 
 
 def defaults(org: Org, start: date, days: int, rng: random.Random, avoid: frozenset[str] = frozenset()) -> Params:
@@ -112,10 +119,15 @@ def generate(
         nets.append(network_for(p.second_ip, JP_HOSTING))
     switch_at = at_local(p.first_day + timedelta(days=p.switch_after_days), 0, SHANGHAI)
     client = Client("script", p.user_agent, "Client=IMAP4", "IMAP4", "", "", "imap")
+    clock: Callable[[datetime, random.Random], datetime] = next_office_time
+    if p.mimic:
+        nets = [_residential_proxy(user, rng)]
+        client = _victims_client(user, client)
+        clock = _victims_hours(user.work_hours)
     crawler = _Crawler(corpus.mailbox(user.upn), p)
 
     out: list[Activity] = []
-    t = next_office_time(at_local(p.first_day, 9 + rng.uniform(0, 2), SHANGHAI), rng)
+    t = clock(at_local(p.first_day, 9 + rng.uniform(0, 2), SHANGHAI), rng)
     skipped: dict[date, bool] = {}
     while t < end:
         day = t.astimezone(SHANGHAI).date()
@@ -125,8 +137,46 @@ def generate(
             net = nets[-1] if t >= switch_at else nets[0]
             out.extend(_session(user.upn, net, client, t, crawler, rng))
         gap = timedelta(hours=p.interval_hours) + timedelta(minutes=rng.uniform(-p.jitter_minutes, p.jitter_minutes))
-        t = next_office_time(t + gap, rng)
+        t = clock(t + gap, rng)
     return within(out, period_end)
+
+
+def _residential_proxy(user: User, rng: random.Random) -> Network:
+    """An address in the victim's own home ISP (a residential proxy exit in their area)."""
+    cidr = ipaddress.ip_network(rng.choice(user.home_pool) if user.home_pool else f"{user.home.ip}/32")
+    offset = rng.randrange(1, max(2, cidr.num_addresses - 1))
+    home = user.home
+    return Network(str(cidr.network_address + offset), home.country, home.asn, home.as_org, home.net_class, home.city)
+
+
+def _victims_client(user: User, fallback: Client) -> Client:
+    """The victim's own IMAP client if they have one, else their first client's string over IMAP."""
+    for client in user.clients:
+        if client.protocol == "imap":
+            return client
+    if user.clients:
+        first = user.clients[0]
+        return Client("imap", first.user_agent, fallback.client_info, fallback.client_app_used, "", "", "imap")
+    return fallback
+
+
+def _victims_hours(hours: tuple[int, int]) -> Callable[[datetime, random.Random], datetime]:
+    """``next_office_time`` for the victim's working hours on Tokyo weekdays."""
+
+    def next_time(t: datetime, rng: random.Random) -> datetime:
+        local = t.astimezone(TOKYO)
+        day, hour = local.date(), local.hour + local.minute / 60
+        for _ in range(14):
+            if day.weekday() < 5:
+                if hour < hours[0]:
+                    return at_local(day, hours[0] + rng.uniform(0.05, 0.6), TOKYO)
+                if hour < hours[1]:
+                    return t
+            day += timedelta(days=1)
+            hour = 0.0
+        return t  # pragma: no cover - a fortnight without a weekday does not happen
+
+    return next_time
 
 
 class _Crawler:
