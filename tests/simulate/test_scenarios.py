@@ -179,6 +179,25 @@ def test_apt_imap_office_hours_domestic_vps_no_failures() -> None:
     assert sessions == [s.session_id for s in signins] and len(set(sessions)) == len(sessions)
 
 
+def test_apt_imap_mimic_hides_in_the_victims_habits() -> None:
+    org = make_org("onprem")
+    acts = SCENARIOS["apt-imap"](org, FakeCorpus(org), START, DAYS, random.Random("2:apt-imap"), mimic="true")
+    signins = [a for a in acts if isinstance(a, SignIn)]
+    assert len(signins) >= 10
+    victim = org.user(signins[0].user)
+    start, end = victim.work_hours
+    for s in signins:
+        assert s.network.asn == victim.home.asn and s.network.net_class == victim.home.net_class
+        assert any(ipaddress.ip_address(s.network.ip) in ipaddress.ip_network(c) for c in victim.home_pool)
+        local = s.time.astimezone(TOKYO)
+        assert local.weekday() < 5 and start <= local.hour + local.minute / 60 < end
+        own = [c for c in victim.clients if c.protocol == "imap"]
+        assert s.client is not None and (s.client == own[0] if own else s.client.user_agent != "")
+    # Without mimic, the same seed draws the same campaign from a VPS (other values untouched).
+    plain = [a for a in run("apt-imap", seed=2, kind="onprem")[0] if isinstance(a, SignIn)]
+    assert plain[0].network.net_class == "hosting"
+
+
 def test_apt_imap_sessions_every_few_hours() -> None:
     acts, _ = run("apt-imap", seed=4, interval_hours=3.0, jitter_minutes=20.0)
     times = [a.time for a in acts if isinstance(a, SignIn)]

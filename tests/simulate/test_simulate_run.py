@@ -110,3 +110,10 @@ def test_cli_simulate_rejects_unknown_scenario(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "unknown scenario" in proc.stderr and "apt-imap" in proc.stderr
+
+
+def test_parameters_for_a_scenario_not_simulated_are_refused(tmp_path: Path) -> None:
+    from dwelltime.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not simulated: bec"):
+        simulate("onprem", 5, 2, 1, ["apt-imap"], tmp_path, params={"bec": {"victim": "x"}})
