@@ -500,9 +500,14 @@ def simulate_command(
     from dwelltime.simulate.scenarios import SCENARIOS
 
     if list_scenarios:
-        table = Table("scenario", "org kinds", "what")
+        table = Table("scenario", "org kinds", "what", "parameters (--param SCENARIO.NAME=VALUE)")
         for name, scenario in SCENARIOS.items():
-            table.add_row(Text(name), Text(", ".join(scenario.org_kinds)), Text(scenario.summary))
+            table.add_row(
+                Text(name),
+                Text(", ".join(scenario.org_kinds)),
+                Text(scenario.summary),
+                Text(", ".join(scenario.parameters())),
+            )
         console.print(table)
         return
     if out is None:
