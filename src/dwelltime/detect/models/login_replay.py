@@ -42,6 +42,8 @@ from dwelltime.detect.models.login_risk import (
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+#: Weights and counts: 0/1 flags summed, in 32 bits (half the memory traffic of floats).
+Counts = npt.NDArray[np.int32]
 Bools = npt.NDArray[np.bool_]
 
 
@@ -52,7 +54,8 @@ class Replay:
     score: Floats
     flagged: Bools  # not learned (score >= learn_below)
     levels: dict[str, Floats]  # level -> its log ratio per row (0 where the level is missing)
-    counts: dict[str, tuple[Ints, Ints, Ints, Ints]]  # level -> (user count, user total, org count, org total)
+    #: level -> (user count, user total, other people with the value, (other person, value) pairs)
+    counts: dict[str, tuple[Ints, Ints, Counts, Counts]]
     rounds: int
 
 
@@ -74,7 +77,9 @@ class _Grouping:
         new_block = new_group.copy()
         new_block[1:] |= sorted_time[1:] != sorted_time[:-1]
         self.group_start = np.maximum.accumulate(np.where(new_group, index, 0))
-        self.block_start = np.maximum.accumulate(np.where(new_block, index, 0))
+        # Rows of one group at one instant are rare: without them, a row's instant starts at the row.
+        self.ties = not bool(new_block.all())
+        self.block_start = np.maximum.accumulate(np.where(new_block, index, 0)) if self.ties else index
 
     def subset(self, rows: Ints, position: Ints) -> _Grouping:
         """The grouping of ``rows`` (ascending), taken from this one's order: no sort.
@@ -87,21 +92,22 @@ class _Grouping:
         kept = self.order[position[self.order] >= 0]
         return _Grouping(self.codes[rows], self.time[rows], position[kept])
 
-    def before(self, weights: Floats) -> Floats:
+    def before(self, weights: Counts) -> Counts:
         """Per row: the sum of ``weights`` over rows of its group strictly earlier in time."""
         w = weights[self.order]
-        exclusive = np.cumsum(w) - w
+        exclusive = np.cumsum(w, dtype=np.int32) - w
+        at_instant = exclusive[self.block_start] if self.ties else exclusive
         out = np.empty_like(w)
-        out[self.order] = exclusive[self.block_start] - exclusive[self.group_start]
+        out[self.order] = at_instant - exclusive[self.group_start]
         return out
 
-    def firsts(self, weights: Floats) -> Floats:
+    def firsts(self, weights: Counts) -> Counts:
         """1 on the first row of each group with a non-zero weight (in time order), else 0."""
         w = weights[self.order]
-        inclusive = np.cumsum(w)
+        inclusive = np.cumsum(w, dtype=np.int32)
         within = inclusive - (inclusive[self.group_start] - w[self.group_start])
         out = np.empty_like(w)
-        out[self.order] = ((w > 0) & (within == w)).astype(np.float64)
+        out[self.order] = (w > 0) & (within == w)
         return out
 
 
@@ -133,8 +139,8 @@ class _Level:
     by_user_parent: _Grouping
     class_weight: Floats | float
     p_org: Floats
-    org_count: Ints  # distinct users with the value before each row
-    org_total: Ints
+    org_count: Counts  # other people who had used the value before each row
+    org_total: Counts
 
 
 def _level_values(table: pa.Table) -> dict[str, Ints]:
@@ -184,7 +190,7 @@ def _levels(table: pa.Table, time: Ints, chrono: Ints) -> list[_Level]:
             alone = -2 - np.arange(n)
             by_value = _Grouping(np.where(active, path, alone), time)
             by_user_value = _Grouping(np.where(active, uv, alone), time)
-            present = active.astype(np.float64)
+            present = active.astype(np.int32)
             new_pair = by_user_value.firsts(present)  # a user's first use of the value
             new_value = by_value.firsts(present)  # the organisation's first use of it
             # Other people: everyone's (user, value) pairs before the row, less the row's user's own.
@@ -204,8 +210,8 @@ def _levels(table: pa.Table, time: Ints, chrono: Ints) -> list[_Level]:
                     by_user_parent,
                     weights if name == "asn" else 1.0,
                     p_org,
-                    c_o.astype(np.int64),
-                    n_o.astype(np.int64),
+                    c_o,
+                    n_o,
                 )
             )
             parent_path = path
@@ -245,7 +251,7 @@ def replay(table: pa.Table, learn_below: float = LEARN_BELOW, guess_rounds: int 
         position = np.full(n, -1, dtype=np.int64)
         position[rows] = np.arange(len(rows))
         sub_score, sub_parts, sub_counts = _score_rows(
-            levels, rows, time[rows], (~flagged[rows]).astype(np.float64), len(rows) == n, position
+            levels, rows, time[rows], (~flagged[rows]).astype(np.int32), len(rows) == n, position
         )
         score[rows] = sub_score
         for name in parts:
@@ -294,12 +300,12 @@ def _guess(levels: list[_Level], rows: Ints, position: Ints, parts: dict[str, Fl
             continue
         whole = len(rows) == len(level.active)
         grouping = level.by_user_value if whole else level.by_user_value.subset(rows, position)
-        later |= grouping.before(chosen.astype(np.float64)) > 0
+        later |= grouping.before(chosen.astype(np.int32)) > 0
     return later
 
 
 def _score_rows(
-    levels: list[_Level], rows: Ints, time: Ints, learned: Floats, whole: bool, position: Ints
+    levels: list[_Level], rows: Ints, time: Ints, learned: Counts, whole: bool, position: Ints
 ) -> tuple[Floats, dict[str, Floats], dict[str, tuple[Ints, Ints]]]:
     """Scores of ``rows`` (all rows of the users they belong to) with ``learned`` as the user filter."""
     families: dict[str, Floats] = {}
