@@ -79,7 +79,7 @@ class _Grouping:
         self.group_start = np.maximum.accumulate(np.where(new_group, index, 0))
         # Rows of one group at one instant are rare: without them, a row's instant starts at the row.
         self.ties = not bool(new_block.all())
-        self.block_start = np.maximum.accumulate(np.where(new_block, index, 0)) if self.ties else index
+        self.block_start = np.maximum.accumulate(np.where(new_block, index, 0)) if self.ties else None
 
     def subset(self, rows: Ints, position: Ints) -> _Grouping:
         """The grouping of ``rows`` (ascending), taken from this one's order: no sort.
@@ -96,7 +96,7 @@ class _Grouping:
         """Per row: the sum of ``weights`` over rows of its group strictly earlier in time."""
         w = weights[self.order]
         exclusive = np.cumsum(w, dtype=np.int32) - w
-        at_instant = exclusive[self.block_start] if self.ties else exclusive
+        at_instant = exclusive if self.block_start is None else exclusive[self.block_start]
         out = np.empty_like(w)
         out[self.order] = at_instant - exclusive[self.group_start]
         return out
@@ -185,7 +185,6 @@ def _levels(table: pa.Table, time: Ints, chrono: Ints) -> list[_Level]:
             path = _combine(parent_path, own[name])
             active = path >= 0
             uv = _combine(user, path)
-            up = _combine(user, parent_path)
             # Rows without the value get groups of their own (they count nowhere).
             alone = -2 - np.arange(n)
             by_value = _Grouping(np.where(active, path, alone), time)
@@ -204,8 +203,8 @@ def _levels(table: pa.Table, time: Ints, chrono: Ints) -> list[_Level]:
                 _Level(
                     name,
                     active,
-                    np.where(active, uv, alone),
-                    np.where(up >= 0, up, alone),
+                    by_user_value.codes,
+                    by_user_parent.codes,  # the same groups as (user, parent path)
                     by_user_value,
                     by_user_parent,
                     weights if name == "asn" else 1.0,
