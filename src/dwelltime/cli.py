@@ -573,6 +573,60 @@ def eval_command(
         render(report, console)
 
 
+@app.command("tune")
+def tune_command(
+    budget: Annotated[float, typer.Option("--budget", help="Incidents a day the team can read.")],
+    workspace: WorkspaceOpt = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="truth.json of a simulation: also say what each threshold would miss.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Which incident threshold gives BUDGET incidents a day on this workspace's alerts (and what it would miss)."""
+    from dwelltime.detect.identity import build_identities
+    from dwelltime.detect.runner import load_alerts
+    from dwelltime.evaluate import load_truth
+    from dwelltime.incidents.tune import tune
+    from dwelltime.store.engine import connect
+
+    if budget <= 0:
+        raise _fail("--budget must be positive (incidents a day)")
+    try:
+        ws = Workspace.open(workspace, create=False)
+        alerts = load_alerts(ws)
+        if alerts.num_rows == 0:
+            raise _fail(f"no alerts in {ws.root} (run 'dwelltime detect' first)")
+        con = connect(ws)
+        con.execute("ALTER VIEW events RENAME TO events_raw")
+        aliases = build_identities(con, ws.root / "identities.csv")
+        row = con.execute("SELECT min(time), max(time) FROM events_raw").fetchone()
+        days = (row[1] - row[0]).total_seconds() / 86400 if row and row[0] is not None else 1.0
+        report = tune(alerts, aliases, days, budget, load_truth(truth) if truth else None)
+    except DwelltimeError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        sys.stdout.write(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("threshold", "incidents", "per day", "within budget", "detected", "missed", "false / 1k users / wk")
+    for r in report.rows:
+        table.add_row(
+            str(r.threshold),
+            f"{r.incidents:,}",
+            f"{r.per_day:.2f}",
+            "yes" if r.within_budget else "no",
+            "-" if r.detected is None else f"{r.detected}/{r.attacks}",
+            Text(", ".join(r.missed) or ("-" if r.detected is None else "none")),
+            "-" if r.false_per_1000_users_week is None else f"{r.false_per_1000_users_week:.2f}",
+        )
+    console.print(table)
+    advice = (
+        f"lowest threshold within {budget:g} a day: {report.recommended} (now {report.current})"
+        if report.recommended is not None
+        else f"no threshold tried stays within {budget:g} incidents a day"
+    )
+    console.print(Text(f"{report.days:.1f} days of data; {advice}"))
+
+
 @app.command("demo")
 def demo_command(
     workdir: Annotated[

@@ -46,6 +46,7 @@ __all__ = [
     "evaluate",
     "load_incidents",
     "load_truth",
+    "parse_incidents",
     "render",
     "score",
 ]
@@ -183,6 +184,11 @@ def load_incidents(path: Path) -> list[Incident]:
         raise ConfigError(f"{path}: not JSON: {e}") from None
     if not isinstance(data, list):
         raise ConfigError(f"{path}: expected a JSON array of incidents")
+    return parse_incidents(data)
+
+
+def parse_incidents(data: list[object]) -> list[Incident]:
+    """Incidents from their JSON objects (the incident contract), each checked."""
     return [_incident(raw, n) for n, raw in enumerate(data)]
 
 

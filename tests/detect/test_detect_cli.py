@@ -73,3 +73,12 @@ def test_detect_writes_alerts_and_incidents_in_the_contract_shape(tmp_path: Path
     assert missing.returncode == 2 and "no incident" in missing.stderr
     report = json.loads(cli("eval", str(sim / "truth.json"), "--workspace", str(ws), "--json"))
     assert {"summary", "attacks", "false_incidents"} <= set(report)
+    tuned = json.loads(
+        cli("tune", "--budget", "1", "--workspace", str(ws), "--truth", str(sim / "truth.json"), "--json")
+    )
+    rows = {r["threshold"]: r for r in tuned["rows"]}
+    # At the threshold in force, tune re-derives exactly the incidents and the score detect and eval gave.
+    assert rows[tuned["current"]]["incidents"] == len(incidents)
+    assert rows[tuned["current"]]["detected"] == report["summary"]["detected"]
+    counts = [r["incidents"] for r in tuned["rows"]]
+    assert counts == sorted(counts, reverse=True)  # a higher threshold never opens more incidents

@@ -68,8 +68,10 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def correlate(alerts: pa.Table, aliases: dict[str, str] | None = None) -> tuple[list[Incident], dict[str, str]]:
-    """Incidents, and alert id -> incident id for the alerts that joined one."""
+def correlate(
+    alerts: pa.Table, aliases: dict[str, str] | None = None, threshold: int = THRESHOLD
+) -> tuple[list[Incident], dict[str, str]]:
+    """Incidents, and alert id -> incident id for the alerts that joined one (``threshold``: see ``tune``)."""
     aliases = aliases or {}
     rows = sorted(alerts.to_pylist(), key=lambda a: (a["time"], a["id"]))
     by_entity: dict[str, list[dict[str, Any]]] = {}
@@ -92,7 +94,7 @@ def correlate(alerts: pa.Table, aliases: dict[str, str] | None = None) -> tuple[
                 _join(current, alert)
                 membership[alert["id"]] = current.id
                 continue
-            if _risk(window) >= THRESHOLD:
+            if _risk(window) >= threshold:
                 first = window[0]
                 current = Incident(
                     id="INC-" + uid_of("incident", f"{entity}|{alert['id']}")[:12],
