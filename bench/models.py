@@ -29,8 +29,6 @@ import os
 import time
 from pathlib import Path
 
-import pyarrow as pa
-
 from baselines import run_baselines
 from dwelltime.detect.identity import build_identities, resolve_events_view
 from dwelltime.detect.models.login_replay import replay
@@ -49,19 +47,7 @@ def scoring_rate(root: Path) -> dict[str, object]:
     con.execute("ALTER VIEW events RENAME TO events_raw")
     resolve_events_view(con, build_identities(con, root / "identities.csv"))
     build_shared(con)
-    rows = con.sql(model_login_risk._INPUT).to_arrow_table()
-    table = pa.table(
-        {
-            "user": rows.column("user"),
-            "time_us": rows.column("time_us"),
-            "country": rows.column("country"),
-            "asn": rows.column("asn").cast(pa.int64()),
-            "ip": rows.column("ip"),
-            "net_class": rows.column("net"),
-            "agent": rows.column("agent"),
-            "client": rows.column("client"),
-        }
-    )
+    table = model_login_risk.model_input(con.sql(model_login_risk.INPUT_SQL).to_arrow_table())
     start = time.perf_counter()
     result = replay(table)
     seconds = time.perf_counter() - start

@@ -28,5 +28,23 @@ def ev(time: str, **fields: Any) -> dict[str, Any]:
     return record
 
 
+def signin(
+    time: str, user: str, ip: str, asn: int, as_org: str, net_class: str, country: str = "JP", **fields: Any
+) -> dict[str, Any]:
+    """A successful sign-in from an enriched address (the networks the sign-in and model cases vary)."""
+    return ev(
+        time,
+        event_class="auth",
+        action="login",
+        user=user,
+        src_ip=ip,
+        src_asn=asn,
+        src_as_org=as_org,
+        src_net_class=net_class,
+        src_country=country,
+        **fields,
+    )
+
+
 def events_table(events: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(list(events), schema=EVENT_SCHEMA)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dwelltime.detect.base import Case, Detection, Keep
-from dwelltime.detect.cases import ev
+from dwelltime.detect.cases import ev, signin
 from dwelltime.detect.rules._signin import NET, NET_TEXT, ORG_NETS, hhmm
 
 #: How long after an anomalous sign-in a burst counts as following it.
@@ -149,18 +149,7 @@ _USUAL = tuple(
 
 
 def _signin(time: str, ip: str, asn: int, as_org: str, net_class: str) -> dict[str, object]:
-    return ev(
-        time,
-        event_class="auth",
-        action="login",
-        user="sasaki-n",
-        protocol="smtp",
-        src_ip=ip,
-        src_asn=asn,
-        src_as_org=as_org,
-        src_net_class=net_class,
-        src_country="JP",
-    )
+    return signin(time, "sasaki-n", ip, asn, as_org, net_class, protocol="smtp")
 
 
 #: The account's usual sign-ins (home ISP), then one from a VPS two hours before the burst.

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dwelltime.detect.base import Case, Detection
-from dwelltime.detect.cases import ev
+from dwelltime.detect.cases import signin
 from dwelltime.detect.models.login_replay import replay
 from dwelltime.detect.models.login_risk import LEARN_BELOW, LEVELS
 
@@ -45,7 +45,7 @@ _NAMES = {
     "hour": "hour",
 }
 
-_INPUT = """
+INPUT_SQL = """
 SELECT user, CAST(epoch_us(time) AS BIGINT) AS time_us, time, event_uid, country, asn, as_org, src_ip AS ip, net,
     user_agent AS agent, protocol AS client
 FROM logins
@@ -53,11 +53,9 @@ WHERE outcome = 'success'
 """
 
 
-def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object, ...]]:
-    rows = con.sql(query).to_arrow_table()
-    if rows.num_rows == 0:
-        return []
-    model_input = pa.table(
+def model_input(rows: pa.Table) -> pa.Table:
+    """The replay's input (see :func:`dwelltime.detect.models.login_replay.replay`) from rows of :data:`INPUT_SQL`."""
+    return pa.table(
         {
             "user": rows.column("user"),
             "time_us": rows.column("time_us"),
@@ -69,7 +67,13 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
             "client": rows.column("client"),
         }
     )
-    result = replay(model_input)
+
+
+def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object, ...]]:
+    rows = con.sql(query).to_arrow_table()
+    if rows.num_rows == 0:
+        return []
+    result = replay(model_input(rows))
     hits = _first_per_network(rows, np.flatnonzero(result.score >= ALERT_AT))
     if len(hits) == 0:
         return []
@@ -165,19 +169,7 @@ _BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/
 def _signin(
     time: str, user: str, ip: str, asn: int, org: str, net: str, agent: str, protocol: str, country: str = "JP"
 ) -> dict[str, object]:
-    return ev(
-        time,
-        event_class="auth",
-        action="login",
-        user=user,
-        src_ip=ip,
-        src_asn=asn,
-        src_as_org=org,
-        src_net_class=net,
-        src_country=country,
-        user_agent=agent,
-        protocol=protocol,
-    )
+    return signin(time, user, ip, asn, org, net, country, user_agent=agent, protocol=protocol)
 
 
 #: Four weeks of six colleagues signing in from the office ISP at 09:xx JST on weekdays.
@@ -212,7 +204,7 @@ DETECTION = Detection(
         "incidents that other signals open. Triage: the explanation lists each unusual feature with the user's "
         "and the organisation's counts; ask the user about that sign-in."
     ),
-    query=_INPUT,
+    query=INPUT_SQL,
     scorer=_score,
     lookback=None,
     positives=(

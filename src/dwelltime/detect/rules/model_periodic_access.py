@@ -24,10 +24,12 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
 
 from dwelltime.detect.base import Case, Detection
-from dwelltime.detect.cases import ev
-from dwelltime.detect.models.periodicity import periodicity
+from dwelltime.detect.cases import signin
+from dwelltime.detect.models.periodicity import HUMAN_RMAD, Periodicity, periodicity
 from dwelltime.detect.rules._signin import NET, ORG_NETS
 
 #: Sessions over which the rhythm is measured (intervals = WINDOW - 1).
@@ -45,7 +47,7 @@ MAX_PERIOD_S = 12 * 3600.0
 #: A network is "new" for this long after the user's first sign-in from it, if they had this much history before.
 NEW_FOR = timedelta(days=14)
 HISTORY_BEFORE = timedelta(days=7)
-#: Sessions closer than this are one visit.
+#: A sign-in this soon after the pair's previous one is the same visit.
 SAME_VISIT_S = 60.0
 
 _INPUT = f"""
@@ -67,7 +69,9 @@ candidates AS (
     WHERE l.outcome = 'success' AND l.net NOT IN ('private', 'mobile', 'vpn')
       AND (l.net IN ('hosting', 'tor') OR f.first_time >= u.since + INTERVAL {HISTORY_BEFORE.days} DAY)
 )
-SELECT user, time, event_uid, src_ip, as_org, net, netkey, net_first, org_since, user_since
+SELECT user, time, event_uid, src_ip, as_org, net, net_first,
+    dense_rank() OVER (ORDER BY user, netkey) AS pair,
+    epoch(time) AS t, epoch(net_first) AS t_net_first, epoch(org_since) AS t_org_since, epoch(user_since) AS t_since
 FROM candidates
 WHERE sessions >= {WINDOW}
 ORDER BY user, netkey, time, event_uid
@@ -80,47 +84,51 @@ def _utc(value: object) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _unusual_network(row: dict[str, object], at: datetime) -> bool:
-    """Not a network the user's own devices live on, as known at ``at``."""
-    org_since = row["org_since"]
-    if org_since is not None and _utc(org_since) <= at:
-        return False
-    if row["net"] in ("hosting", "tor"):
-        return True
-    net_first, user_since = _utc(row["net_first"]), _utc(row["user_since"])
-    return at - net_first <= NEW_FOR and net_first - user_since >= HISTORY_BEFORE
+def _column(rows: pa.Table, name: str) -> npt.NDArray[np.float64]:
+    return np.asarray(rows.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object, ...]]:
-    rows = con.sql(query).to_arrow_table().to_pylist()
+    """First session per (user, network) at which its last WINDOW visits keep a clock, as alert rows.
+
+    Vectorised over all pairs: visits (a sign-in a minute or more after the pair's previous
+    one), the network test at each visit's time, and the robust spread of every window of
+    intervals; :func:`periodicity` then confirms (period, fit, daily) only the windows whose
+    spread already qualifies, which are few.
+    """
+    rows = con.sql(query).to_arrow_table()
+    if rows.num_rows == 0:
+        return []
+    pair = np.asarray(rows.column("pair").to_numpy(zero_copy_only=False), dtype=np.int64)
+    t = _column(rows, "t")
+    new_pair = np.ones(len(t), dtype=bool)
+    new_pair[1:] = pair[1:] != pair[:-1]
+    gap = np.diff(t, prepend=-np.inf)
+    visits = np.flatnonzero(new_pair | (gap >= SAME_VISIT_S))  # several log lines of one session: one beat
+    vp, vt = pair[visits], t[visits]
+    # Position of each visit within its pair; a window needs WINDOW visits of the same pair.
+    starts = np.flatnonzero(np.r_[True, vp[1:] != vp[:-1]])
+    position = np.arange(len(vp)) - np.repeat(starts, np.diff(np.r_[starts, len(vp)]))
+    org_since = np.nan_to_num(_column(rows, "t_org_since")[visits], nan=np.inf)
+    net_first, since = _column(rows, "t_net_first")[visits], _column(rows, "t_since")[visits]
+    suspect_class = np.isin(np.asarray(rows.column("net").to_pylist(), dtype=object)[visits], ["hosting", "tor"])
+    adopted = (vt - net_first <= NEW_FOR.total_seconds()) & (net_first - since >= HISTORY_BEFORE.total_seconds())
+    unusual = (org_since > vt) & (suspect_class | adopted)
+    ends = np.flatnonzero((position >= WINDOW - 1) & unusual)
+    if len(ends) == 0:
+        return []
+    windows = vt[ends[:, None] + np.arange(-(WINDOW - 1), 1)]
+    gaps = np.diff(windows, axis=1)
+    middle = np.median(gaps, axis=1)
+    spread = np.median(np.abs(gaps - middle[:, None]), axis=1) / middle
+    regular = ends[spread <= (1.0 - MIN_SCORE) * HUMAN_RMAD]
     out: list[tuple[object, ...]] = []
-    start = 0
-    while start < len(rows):
-        end = start
-        key = (rows[start]["user"], rows[start]["netkey"])
-        while end < len(rows) and (rows[end]["user"], rows[end]["netkey"]) == key:
-            end += 1
-        found = _first_rhythm(rows[start:end])
-        if found is not None:
-            out.append(found)
-        start = end
-    return out
-
-
-def _first_rhythm(pair: list[dict[str, object]]) -> tuple[object, ...] | None:
-    """The alert row for the first session at which the pair's last WINDOW visits keep a clock."""
-    visits: list[dict[str, object]] = []
-    for row in pair:  # one visit per minute: a session's several log lines are one beat
-        if not visits or (_utc(row["time"]) - _utc(visits[-1]["time"])).total_seconds() >= SAME_VISIT_S:
-            visits.append(row)
-    if len(visits) < WINDOW:
-        return None
-    seconds = np.array([_utc(v["time"]).timestamp() for v in visits])
-    for k in range(WINDOW - 1, len(visits)):
-        at = _utc(visits[k]["time"])
-        if not _unusual_network(visits[k], at):
+    alerted: set[int] = set()
+    for end in regular.tolist():
+        if int(vp[end]) in alerted:
             continue
-        rhythm = periodicity(seconds[k - WINDOW + 1 : k + 1], min_interval=SAME_VISIT_S)
+        window = visits[end - WINDOW + 1 : end + 1]
+        rhythm = periodicity(t[window], min_interval=SAME_VISIT_S)
         if not (
             rhythm.score >= MIN_SCORE
             and rhythm.fit >= MIN_FIT
@@ -128,32 +136,29 @@ def _first_rhythm(pair: list[dict[str, object]]) -> tuple[object, ...] | None:
             and not rhythm.daily
         ):
             continue
-        row = visits[k]
-        text = (
-            f"{row['user']} signs in from {row['src_ip'] or 'unknown address'}"
-            + (f" {row['as_org']}" if row["as_org"] else "")
-            + f" ({row['net']}) on a clock: {rhythm.explain()} over its last {WINDOW} sessions; "
-            + f"first sign-in from this network {_utc(row['net_first']).strftime('%Y-%m-%d %H:%MZ')}"
-        )
-        uids = [str(v["event_uid"]) for v in visits[k - WINDOW + 1 : k + 1]]
-        ips = sorted({str(v["src_ip"]) for v in visits[k - WINDOW + 1 : k + 1] if v["src_ip"]})
-        return (row["user"], "user", at, round(rhythm.score, 3), uids, ips, text)
-    return None
+        alerted.add(int(vp[end]))
+        out.append(_alert(rows, window, rhythm))
+    return out
+
+
+def _alert(rows: pa.Table, window: npt.NDArray[np.int64], rhythm: Periodicity) -> tuple[object, ...]:
+    """The alert row for a window of visits (row indices) that keeps a clock; it fires at the last."""
+    picked = rows.take(pa.array(window)).to_pylist()
+    row = picked[-1]
+    at = _utc(row["time"])
+    text = (
+        f"{row['user']} signs in from {row['src_ip'] or 'unknown address'}"
+        + (f" {row['as_org']}" if row["as_org"] else "")
+        + f" ({row['net']}) on a clock: {rhythm.explain()} over its last {WINDOW} sessions; "
+        + f"first sign-in from this network {_utc(row['net_first']).strftime('%Y-%m-%d %H:%MZ')}"
+    )
+    uids = [str(v["event_uid"]) for v in picked]
+    ips = sorted({str(v["src_ip"]) for v in picked if v["src_ip"]})
+    return (row["user"], "user", at, round(rhythm.score, 3), uids, ips, text)
 
 
 def _login(time: datetime, user: str, ip: str, asn: int, org: str, net: str) -> dict[str, object]:
-    return ev(
-        time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        event_class="auth",
-        action="login",
-        user=user,
-        src_ip=ip,
-        src_asn=asn,
-        src_as_org=org,
-        src_net_class=net,
-        src_country="JP",
-        protocol="imap",
-    )
+    return signin(time.strftime("%Y-%m-%dT%H:%M:%SZ"), user, ip, asn, org, net, protocol="imap")
 
 
 _T0 = datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
