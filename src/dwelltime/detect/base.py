@@ -93,10 +93,16 @@ class Detection:
     #: A behavioural model: takes the connection and ``query`` (which then selects the model's
     #: input rows, not alerts) and returns the alert rows (ALERT_COLUMNS) the model raises.
     scorer: Callable[[Any, str], Sequence[tuple[object, ...]]] | None = None
+    #: A model's calibration: its alert's score -> risk points (None: the severity's risk for every alert).
+    risk_of: Callable[[float], int] | None = None
 
     @property
     def risk(self) -> int:
         return SEVERITY_RISK[self.severity]
+
+    def alert_risk(self, score: float) -> int:
+        """Risk points one alert of this detection adds to its entity."""
+        return self.risk if self.risk_of is None else int(self.risk_of(score))
 
     def problems(self) -> list[str]:
         """Convention violations (empty when the detection is well formed)."""

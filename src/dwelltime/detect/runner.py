@@ -98,17 +98,18 @@ def _alert(detection: Detection, found: dict[str, object]) -> dict[str, object]:
     uids = sorted(str(u) for u in (found["event_uids"] or []))  # type: ignore[attr-defined]
     entity = str(found["entity"] or "").lower()
     key = f"{detection.id}|{entity}|{when.isoformat()}|{','.join(uids)}"
+    score = float(found["score"] or 0.0)  # type: ignore[arg-type]
     return {
         "id": "AL-" + uid_of("alert", key)[:16],
         "detection": detection.id,
         "title": detection.title,
         "severity": detection.severity,
-        "risk": detection.risk,
+        "risk": detection.alert_risk(score),
         "techniques": list(detection.techniques),
         "entity": entity,
         "entity_type": str(found["entity_type"] or "user"),
         "time": when,
-        "score": float(found["score"] or 0.0),  # type: ignore[arg-type]
+        "score": score,
         "event_uids": uids,
         "src_ips": sorted({str(ip) for ip in (found["src_ips"] or []) if ip}),  # type: ignore[attr-defined]
         "explanation": str(found["explanation"] or detection.title),
