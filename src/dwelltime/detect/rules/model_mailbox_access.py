@@ -22,6 +22,7 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import duckdb
 
@@ -201,7 +202,9 @@ def risk_of(score: float) -> int:
 _OWNER = "sato-k"
 
 
-def _imap_session(day: int, hour: int, sid: str, ip: str, asn: int, folders: list[tuple[str, int]]) -> list[dict]:
+def _imap_session(
+    day: int, hour: int, sid: str, ip: str, asn: int, folders: list[tuple[str, int]]
+) -> list[dict[str, Any]]:
     """A Dovecot IMAP session: the login, one fetch line per message, the logout with its counters."""
     base = datetime(2024, 4, 1, tzinfo=UTC) + timedelta(days=day, hours=hour)
     out = [
@@ -232,9 +235,9 @@ def _imap_session(day: int, hour: int, sid: str, ip: str, asn: int, folders: lis
     return out
 
 
-def _habit(days: int = 14) -> list[dict]:
+def _habit(days: int = 14) -> list[dict[str, Any]]:
     """Two sessions a working day from home, a message or two from the Inbox or a project folder."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for day in range(days):
         out += _imap_session(day, 0, f"h{day}a", "118.109.221.31", 2518, [("INBOX", 1 + day % 2)])
         out += _imap_session(day, 5, f"h{day}b", "118.109.221.31", 2518, [("会議資料", 1)])
