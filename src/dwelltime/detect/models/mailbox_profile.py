@@ -13,7 +13,7 @@ log10 units, so that the sum reads as orders of magnitude and each term can be s
   owner's past: ``ALPHA * log10((x + 1) / (ref + 1))`` when larger, a Pareto tail of index
   ``ALPHA``: a session twice the owner's record is ``10**-0.6`` as likely, ten times it
   ``10**-2``; halved when every folder read is one the owner reads (a new phone filling its
-  Inbox).  Until the owner has ``MIN_SESSIONS`` sessions over ``MIN_HISTORY``, they are
+  Inbox).  Until the owner has ``MIN_SESSIONS`` sessions, they are
   judged by their colleagues too: the reference is at least the organisation's 99th
   percentile session (and the other aspects wait: Witten–Bell on a handful of sessions
   finds everything new unlikely);
@@ -57,15 +57,15 @@ import bisect
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 #: Pareto tail index of a person's session sizes above their record.
 ALPHA = 2.0
-#: Sessions, and days since the first, before the owner's own habits are trusted (folders, client,
-#: hours; and their record alone as the volume reference).  Witten-Bell on a handful of
-#: sessions calls everything new unlikely.
+#: Sessions before the owner's own habits are trusted (folders, client, hours; and their record
+#: alone as the volume reference).  Witten-Bell on a handful of sessions calls everything new
+#: unlikely.  A count, not a number of days: the estimates' uncertainty is in the counts, and a
+#: learning period in days would leave a person unprotected in their first week whatever they did.
 MIN_SESSIONS = 10
-MIN_HISTORY = timedelta(days=7)
 #: Factor on volume when every folder read is one the owner reads (a new phone filling its
 #: Inbox reads a lot, in the owner's own folders; a collection reads where they do not).
 OWN_FOLDERS_DISCOUNT = 0.5
@@ -96,7 +96,6 @@ class AccessSession:
 
 @dataclass
 class _Owner:
-    first: datetime | None = None
     sessions: int = 0
     max_items: int = 0
     max_bytes: int = 0
@@ -126,13 +125,12 @@ class MailboxProfile:
     def learn_one(self, session: AccessSession) -> None:
         """Add the session to its owner's profile and the organisation's."""
         owner = self._owners.setdefault(session.user, _Owner())
-        if owner.first is None:
-            owner.first = session.time
         owner.sessions += 1
         owner.max_items = max(owner.max_items, session.items)
         owner.max_bytes = max(owner.max_bytes, session.bytes)
-        owner.folder_visits += len(session.folders)
-        owner.folders.update(session.folders)
+        folders = _folder_keys(session)
+        owner.folder_visits += len(folders)
+        owner.folders.update(folders)
         if session.client:
             owner.clients[session.client] += 1
         if session.network:
@@ -156,10 +154,10 @@ class MailboxProfile:
     def parts(self, session: AccessSession) -> dict[str, float]:
         """Each aspect's contribution (log10), for the score and its explanation."""
         owner = self._owners.get(session.user)
-        if owner is None or not self.knows(owner, session.time):
+        if owner is None or not self.knows(owner):
             return {"volume": self._volume(session, owner), "folders": 0.0, "client": 0.0, "hour": 0.0}
         factor = NEW_DEVICE_DISCOUNT if self.new_device(session) else 1.0
-        own_folders = bool(session.folders) and all(f in owner.folders for f in session.folders)
+        own_folders = bool(session.folders) and not _new_folders(session, owner)
         return {
             "volume": factor * (OWN_FOLDERS_DISCOUNT if own_folders else 1.0) * self._volume(session, owner),
             "folders": factor * self._folders(session, owner),
@@ -168,9 +166,9 @@ class MailboxProfile:
         }
 
     @staticmethod
-    def knows(owner: _Owner, now: datetime) -> bool:
+    def knows(owner: _Owner) -> bool:
         """Whether the owner's history is long enough for their own habits to be judged by."""
-        return owner.sessions >= MIN_SESSIONS and owner.first is not None and now - owner.first >= MIN_HISTORY
+        return owner.sessions >= MIN_SESSIONS
 
     def new_device(self, session: AccessSession) -> bool:
         """A client the owner never used, from a network they use: what a new phone's first sync looks like."""
@@ -183,13 +181,13 @@ class MailboxProfile:
         """(messages, bytes, sessions) the session's volume is measured against."""
         owner = self._owners.get(session.user)
         items, size, count = (owner.max_items, owner.max_bytes, owner.sessions) if owner else (0, 0, 0)
-        if owner is None or not self.knows(owner, session.time):
+        if owner is None or not self.knows(owner):
             items = max(items, _quantile(self._org_items, 0.99))
             size = max(size, _quantile(self._org_bytes, 0.99))
         return items, size, count
 
     def _volume(self, session: AccessSession, owner: _Owner | None) -> float:
-        if len(self._org_items) < MIN_SESSIONS and (owner is None or not self.knows(owner, session.time)):
+        if len(self._org_items) < MIN_SESSIONS and (owner is None or not self.knows(owner)):
             return 0.0  # nobody's history yet: nothing to compare with
         items, size, _ = self.reference(session)
         by_items = ALPHA * math.log10((session.items + 1) / (items + 1))
@@ -197,7 +195,7 @@ class MailboxProfile:
         return max(0.0, by_items, by_bytes)
 
     def _folders(self, session: AccessSession, owner: _Owner) -> float:
-        new = [f for f in dict.fromkeys(session.folders) if f not in owner.folders][:MAX_NEW_FOLDERS]
+        new = _new_folders(session, owner)[:MAX_NEW_FOLDERS]
         if not new or owner.folder_visits == 0:
             return 0.0
         distinct = len(owner.folders)
@@ -228,7 +226,7 @@ class MailboxProfile:
                 f"{session.items:,} messages ({_size(session.bytes)}) in one session; the largest of "
                 f"{count:,} earlier sessions: {items:,} messages ({_size(size)}) [+{parts['volume']:.1f}]"
             )
-        new = [f for f in dict.fromkeys(session.folders) if f not in owner.folders]
+        new = _new_folders(session, owner)
         if parts["folders"] > 0:
             shown = ", ".join(new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
             said.append(
@@ -242,11 +240,40 @@ class MailboxProfile:
                 f"{session.time.hour:02d}h UTC: {owner.hours[session.time.hour]} of the user's "
                 f"{owner.sessions:,} sessions [+{parts['hour']:.1f}]"
             )
-        if parts["volume"] > 0 and session.folders and all(f in owner.folders for f in session.folders):
+        if parts["volume"] > 0 and session.folders and not new:
             said.append("volume halved: every folder read is one the user reads")
         if self.new_device(session):
             said.append("volume and folders halved: a new client on a network the user already uses (a new device?)")
         return "; ".join(said) if said else "nothing unusual"
+
+
+def folder_key(name: str) -> str:
+    r"""One spelling per folder whichever log named it: Exchange writes ``\\Inbox``, ``\\Sent Items``;
+    IMAP ``INBOX``, ``Sent Items`` or ``INBOX/Projects``; a person is one person across both.
+
+    >>> folder_key("\\Inbox"), folder_key("INBOX"), folder_key("Sent Items"), folder_key("INBOX.Projects")
+    ('inbox', 'inbox', 'sent items', 'inbox/projects')
+    """
+    key = name.strip().lstrip("\\/").replace("\\", "/").casefold()
+    if key.startswith("inbox."):
+        key = "inbox/" + key[6:]
+    return key
+
+
+def _folder_keys(session: AccessSession) -> list[str]:
+    return list(dict.fromkeys(folder_key(f) for f in session.folders if f))
+
+
+def _new_folders(session: AccessSession, owner: _Owner) -> list[str]:
+    """The session's folders (as the log names them) that the owner never read, in order."""
+    seen: set[str] = set()
+    new = []
+    for name in session.folders:
+        key = folder_key(name)
+        if key and key not in owner.folders and key not in seen:
+            seen.add(key)
+            new.append(name)
+    return new
 
 
 def _sample_insert(sample: list[int], value: int, seen: int) -> None:

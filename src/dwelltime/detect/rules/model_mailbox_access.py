@@ -13,7 +13,9 @@ Dovecot logout; 30 minutes quiet otherwise), and the anomalous ones are not lear
 
 Risk is the score's (``risk_of``): 10 points per order of magnitude, 20 to 50, so a session
 a hundred thousand times beyond the owner's habits opens an incident by itself and a
-merely large one needs corroboration.
+merely large one needs corroboration.  A session that goes on growing alerts once more when
+its score reaches :data:`ESCALATE_AT`, with that risk: the first alert is timely, the second
+says what the session went on to read.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ from dwelltime.detect.models.mailbox_profile import LEARN_BELOW, AccessSession, 
 ALERT_AT = LEARN_BELOW
 #: A session without a logout ends after this long without reads.
 QUIET = timedelta(minutes=30)
-#: One alert per user in this long (a crawl is many sessions; the first says it).
+#: A session that keeps growing past this score alerts once more, with the higher risk (the first
+#: alert comes as soon as the session is unusual; what it went on to read is what an incident needs).
+ESCALATE_AT = 5.0
+#: One alert per user and level in this long (a crawl is many sessions; the first says it).
 REALERT_AFTER = timedelta(hours=24)
 
 _QUERY = f"""
@@ -100,7 +105,7 @@ class _Open:
     network: str = ""
     src_ips: dict[str, None] = field(default_factory=dict)
     uids: list[str] = field(default_factory=list)
-    alerted: bool = False
+    alerted: float = 0.0  # the level this session last alerted at (0: not yet)
 
     def view(self) -> AccessSession:
         return AccessSession(
@@ -125,7 +130,7 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
     profile = MailboxProfile()
     sessions: dict[str, _Open] = {}
     ending: list[tuple[datetime, int, str]] = []  # (when it ends, order, sid): learned then
-    last_alert: dict[str, datetime] = {}
+    last_alert: dict[tuple[str, float], datetime] = {}
     out: list[tuple[object, ...]] = []
     order = 0
     cursor = con.execute(query)
@@ -142,17 +147,18 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
                 order += 1
                 heapq.heappush(ending, (end, order, sid))
             _add(open_, ip, asn, client, int(logged), int(body_count), int(nbytes), folders, str(uid))
-            if open_.alerted or (open_.items == 0 and open_.body_count == 0):
+            if open_.alerted >= ESCALATE_AT or (open_.items == 0 and open_.body_count == 0):
                 continue
             view = open_.view()
             score = profile.score_one(view)
-            if score < ALERT_AT:
+            level = ESCALATE_AT if score >= ESCALATE_AT else ALERT_AT if score >= ALERT_AT else 0.0
+            if level <= open_.alerted:
                 continue
-            open_.alerted = True
-            previous = last_alert.get(view.user)
+            open_.alerted = level
+            previous = last_alert.get((view.user, level))
             if previous is not None and at - previous < REALERT_AFTER:
                 continue
-            last_alert[view.user] = at
+            last_alert[(view.user, level)] = at
             text = f"{view.user}: mailbox read unlike its owner: {profile.explain(view)}"
             out.append((view.user, "user", at, round(score, 3), list(open_.uids), list(open_.src_ips), text))
     return out
@@ -266,8 +272,9 @@ DETECTION = Detection(
     risk_of=risk_of,
     lookback=None,
     positives=(
+        # Two alerts: as soon as the session is unusual, and again once it has read enough to reach ESCALATE_AT.
         Case(
-            "a crawl of Sent Items and the 2023 archive from a new address in the owner's ISP", (*_habit(), *_CRAWL), 1
+            "a crawl of Sent Items and the 2023 archive from a new address in the owner's ISP", (*_habit(), *_CRAWL), 2
         ),
     ),
     negatives=(
