@@ -123,3 +123,67 @@ def _duration(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds / 60:.0f} min"
     return f"{seconds:.0f} s"
+
+
+@dataclass(frozen=True)
+class Onset:
+    """Where a pair's rhythm first holds: the window of visits (row indices) ending at the onset."""
+
+    pair: int
+    rows: npt.NDArray[np.int64]
+    rhythm: Periodicity
+
+
+def first_rhythms(
+    pair: npt.NDArray[np.int64],
+    t: npt.NDArray[np.float64],
+    eligible: npt.NDArray[np.bool_],
+    *,
+    window: int,
+    min_score: float,
+    min_fit: float,
+    min_period_s: float,
+    max_period_s: float,
+    same_visit_s: float,
+) -> list[Onset]:
+    """For each pair, the first visit at which its last ``window`` visits keep a clock.
+
+    Rows are events sorted by (pair, time); events of a pair closer than ``same_visit_s``
+    to the previous one are the same visit (several log lines of one session make one
+    beat).  A window ends at an ``eligible`` visit (the caller's judgement of the pair at
+    that moment: only the past).  Vectorised over all pairs: the robust spread of every
+    window of intervals at once; :func:`periodicity` then confirms the period, fit and
+    daily flag only for the windows whose spread already qualifies, which are few.
+    """
+    if len(t) == 0:
+        return []
+    new_pair = np.ones(len(t), dtype=bool)
+    new_pair[1:] = pair[1:] != pair[:-1]
+    gap = np.diff(t, prepend=-np.inf)
+    visits = np.flatnonzero(new_pair | (gap >= same_visit_s))
+    vp, vt = pair[visits], t[visits]
+    starts = np.flatnonzero(np.r_[True, vp[1:] != vp[:-1]])
+    position = np.arange(len(vp)) - np.repeat(starts, np.diff(np.r_[starts, len(vp)]))
+    ends = np.flatnonzero((position >= window - 1) & eligible[visits])
+    if len(ends) == 0:
+        return []
+    gaps = np.diff(vt[ends[:, None] + np.arange(-(window - 1), 1)], axis=1)
+    middle = np.median(gaps, axis=1)
+    spread = np.median(np.abs(gaps - middle[:, None]), axis=1) / np.maximum(middle, 1e-9)
+    found: list[Onset] = []
+    done: set[int] = set()
+    for end in ends[spread <= (1.0 - min_score) * HUMAN_RMAD].tolist():
+        key = int(vp[end])
+        if key in done:
+            continue
+        rows = visits[end - window + 1 : end + 1]
+        rhythm = periodicity(t[rows], min_interval=same_visit_s)
+        if (
+            rhythm.score >= min_score
+            and rhythm.fit >= min_fit
+            and min_period_s <= rhythm.period_s <= max_period_s
+            and not rhythm.daily
+        ):
+            done.add(key)
+            found.append(Onset(key, rows, rhythm))
+    return found

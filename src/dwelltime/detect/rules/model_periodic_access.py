@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from dwelltime.detect.base import Case, Detection
 from dwelltime.detect.cases import signin
-from dwelltime.detect.models.periodicity import HUMAN_RMAD, Periodicity, periodicity
+from dwelltime.detect.models.periodicity import Periodicity, first_rhythms
 from dwelltime.detect.rules._signin import NET, ORG_NETS
 
 #: Sessions over which the rhythm is measured (intervals = WINDOW - 1).
@@ -101,44 +101,23 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
         return []
     pair = np.asarray(rows.column("pair").to_numpy(zero_copy_only=False), dtype=np.int64)
     t = _column(rows, "t")
-    new_pair = np.ones(len(t), dtype=bool)
-    new_pair[1:] = pair[1:] != pair[:-1]
-    gap = np.diff(t, prepend=-np.inf)
-    visits = np.flatnonzero(new_pair | (gap >= SAME_VISIT_S))  # several log lines of one session: one beat
-    vp, vt = pair[visits], t[visits]
-    # Position of each visit within its pair; a window needs WINDOW visits of the same pair.
-    starts = np.flatnonzero(np.r_[True, vp[1:] != vp[:-1]])
-    position = np.arange(len(vp)) - np.repeat(starts, np.diff(np.r_[starts, len(vp)]))
-    org_since = np.nan_to_num(_column(rows, "t_org_since")[visits], nan=np.inf)
-    net_first, since = _column(rows, "t_net_first")[visits], _column(rows, "t_since")[visits]
-    suspect_class = np.isin(np.asarray(rows.column("net").to_pylist(), dtype=object)[visits], ["hosting", "tor"])
-    adopted = (vt - net_first <= NEW_FOR.total_seconds()) & (net_first - since >= HISTORY_BEFORE.total_seconds())
-    unusual = (org_since > vt) & (suspect_class | adopted)
-    ends = np.flatnonzero((position >= WINDOW - 1) & unusual)
-    if len(ends) == 0:
-        return []
-    windows = vt[ends[:, None] + np.arange(-(WINDOW - 1), 1)]
-    gaps = np.diff(windows, axis=1)
-    middle = np.median(gaps, axis=1)
-    spread = np.median(np.abs(gaps - middle[:, None]), axis=1) / middle
-    regular = ends[spread <= (1.0 - MIN_SCORE) * HUMAN_RMAD]
-    out: list[tuple[object, ...]] = []
-    alerted: set[int] = set()
-    for end in regular.tolist():
-        if int(vp[end]) in alerted:
-            continue
-        window = visits[end - WINDOW + 1 : end + 1]
-        rhythm = periodicity(t[window], min_interval=SAME_VISIT_S)
-        if not (
-            rhythm.score >= MIN_SCORE
-            and rhythm.fit >= MIN_FIT
-            and MIN_PERIOD_S <= rhythm.period_s <= MAX_PERIOD_S
-            and not rhythm.daily
-        ):
-            continue
-        alerted.add(int(vp[end]))
-        out.append(_alert(rows, window, rhythm))
-    return out
+    org_since = np.nan_to_num(_column(rows, "t_org_since"), nan=np.inf)
+    net_first, since = _column(rows, "t_net_first"), _column(rows, "t_since")
+    suspect_class = np.isin(np.asarray(rows.column("net").to_pylist(), dtype=object), ["hosting", "tor"])
+    adopted = (t - net_first <= NEW_FOR.total_seconds()) & (net_first - since >= HISTORY_BEFORE.total_seconds())
+    unusual = (org_since > t) & (suspect_class | adopted)
+    onsets = first_rhythms(
+        pair,
+        t,
+        unusual,
+        window=WINDOW,
+        min_score=MIN_SCORE,
+        min_fit=MIN_FIT,
+        min_period_s=MIN_PERIOD_S,
+        max_period_s=MAX_PERIOD_S,
+        same_visit_s=SAME_VISIT_S,
+    )
+    return [_alert(rows, onset.rows, onset.rhythm) for onset in onsets]
 
 
 def _alert(rows: pa.Table, window: npt.NDArray[np.int64], rhythm: Periodicity) -> tuple[object, ...]:
