@@ -11,6 +11,9 @@ own (three or more people), a mobile carrier, a private range or a commercial VP
 VPN carries its customers' own mail clients, polling on their schedules: measured on the
 simulator, VPN users' IMAP clients made this alert, and with it false incidents).
 
+A visit is a successful sign-in, or an Exchange MailItemsAccessed read (Bind) from an
+address: a script holding a stolen token signs in once and then only reads, on its timer.
+
 The rhythm is measured by :func:`dwelltime.detect.models.periodicity.periodicity` over the
 pair's last :data:`WINDOW` sessions as each session arrives (only the past, so replay gives
 the same alert times); one alert per user and network, at the first session at which the
@@ -28,7 +31,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from dwelltime.detect.base import Case, Detection
-from dwelltime.detect.cases import signin
+from dwelltime.detect.cases import ev, signin
 from dwelltime.detect.models.periodicity import Periodicity, first_rhythms
 from dwelltime.detect.rules._signin import NET, ORG_NETS
 
@@ -50,10 +53,26 @@ HISTORY_BEFORE = timedelta(days=7)
 #: A sign-in this soon after the pair's previous one is the same visit.
 SAME_VISIT_S = 60.0
 
+#: What counts as a visit: a successful sign-in, or a read of mail recorded without one
+#: (Exchange's MailItemsAccessed Bind records: a stolen token read through Graph or EWS on a
+#: timer signs in once, then only reads).  Dovecot reads follow their own logins, which count.
+#: Sync records are left out: a mail client keeping its folders in step is periodic by design.
+VISITS = """
+visits AS (
+    SELECT user, time, event_uid, src_ip, asn, as_org, net, country, outcome FROM logins
+    UNION ALL
+    SELECT user, time, event_uid, src_ip, src_asn AS asn, src_as_org AS as_org,
+        coalesce(src_net_class, 'unknown') AS net, src_country AS country, 'success' AS outcome
+    FROM events
+    WHERE event_class = 'mailbox_access' AND action = 'mail_read' AND source_format <> 'dovecot'
+      AND user IS NOT NULL AND src_ip IS NOT NULL
+)"""
+
 _INPUT = f"""
-WITH {ORG_NETS},
+WITH {VISITS},
+{ORG_NETS.replace("FROM logins", "FROM visits")},
 user_first AS (
-    SELECT user, min(time) AS since FROM logins WHERE outcome = 'success' GROUP BY user
+    SELECT user, min(time) AS since FROM visits WHERE outcome = 'success' GROUP BY user
 ),
 candidates AS (
     -- Only pairs that could ever alert: enough sessions, and a network that is of a suspect
@@ -62,7 +81,7 @@ candidates AS (
     SELECT l.user, l.time, l.event_uid, l.src_ip, l.as_org, l.net, f.netkey,
         f.first_time AS net_first, o.org_since, u.since AS user_since,
         count(*) OVER (PARTITION BY l.user, f.netkey) AS sessions
-    FROM logins l
+    FROM visits l
     JOIN user_net_first f ON f.user = l.user AND f.netkey = {NET.replace("asn", "l.asn")}
     JOIN org_nets o ON o.netkey = f.netkey
     JOIN user_first u ON u.user = l.user
@@ -154,6 +173,26 @@ def _script(user: str, ip: str, asn: int, org: str, net: str, first_day: int) ->
     return tuple(_login(t, user, ip, asn, org, net) for t in times)
 
 
+def _token_reads(user: str, ip: str, asn: int, org: str, net: str, first_day: int) -> tuple[dict[str, object], ...]:
+    """The same clock as :func:`_script`, as Exchange MailItemsAccessed reads with no sign-in (a stolen token)."""
+    return tuple(
+        ev(
+            str(login["time"].isoformat()),  # type: ignore[attr-defined]
+            event_class="mailbox_access",
+            action="mail_read",
+            source_format="m365-audit",
+            user=user,
+            src_ip=ip,
+            src_asn=asn,
+            src_as_org=org,
+            src_net_class=net,
+            client_app="Client=REST;",
+            item_count=3,
+        )
+        for login in _script(user, ip, asn, org, net, first_day)
+    )
+
+
 def _person(user: str, ip: str, asn: int, org: str, net: str) -> tuple[dict[str, object], ...]:
     """A person's sign-ins: irregular gaps (minutes to a day), for three weeks."""
     rng = np.random.default_rng(11)
@@ -192,6 +231,11 @@ DETECTION = Detection(
         Case(
             "IMAP every 3 h of the working day from a domestic VPS",
             (*_OFFICE, *_script("ito@agency.example.jp", "203.0.113.50", 63949, "Akamai/Linode", "hosting", 10)),
+            1,
+        ),
+        Case(
+            "Graph reads every 3 h from a domestic VPS with a stolen token, no sign-in at all",
+            (*_OFFICE, *_token_reads(_ITO, "203.0.113.50", 63949, "Akamai/Linode", "hosting", 10)),
             1,
         ),
     ),
