@@ -198,6 +198,26 @@ def test_apt_imap_mimic_hides_in_the_victims_habits() -> None:
     assert plain[0].network.net_class == "hosting"
 
 
+def test_apt_cloud_mimic_hides_in_the_victims_habits() -> None:
+    org = make_org("cloud")
+    acts = SCENARIOS["apt-cloud"](org, FakeCorpus(org), START, DAYS, random.Random("2:apt-cloud"), mimic="true")
+    signins = [a for a in acts if isinstance(a, SignIn)]
+    reads = [a for a in acts if isinstance(a, MailboxRead)]
+    assert signins and reads
+    victim = org.user(signins[0].user)
+    start, end = victim.work_hours
+    own = [c for c in victim.clients if c.protocol != "imap"]
+    for a in (*signins, *reads):
+        assert a.network.asn == victim.home.asn and a.network.net_class == victim.home.net_class
+        assert any(ipaddress.ip_address(a.network.ip) in ipaddress.ip_network(c) for c in victim.home_pool)
+        assert a.client in own
+    for s in signins:
+        local = s.time.astimezone(TOKYO)
+        assert local.weekday() < 5 and start <= local.hour + local.minute / 60 < end
+    plain = [a for a in run("apt-cloud", seed=2, kind="cloud")[0] if isinstance(a, SignIn)]
+    assert plain[0].network.net_class == "hosting"
+
+
 def test_apt_imap_sessions_every_few_hours() -> None:
     acts, _ = run("apt-imap", seed=4, interval_hours=3.0, jitter_minutes=20.0)
     times = [a.time for a in acts if isinstance(a, SignIn)]

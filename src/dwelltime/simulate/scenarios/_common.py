@@ -10,7 +10,7 @@ import base64
 import ipaddress
 import random
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -322,3 +322,33 @@ def cloud_read(
         folders=folders,
         duration_s=duration_s,
     )
+
+
+# --------------------------------------------------------------------------- adversarial operators
+
+
+def residential_proxy(user: User, rng: random.Random) -> Network:
+    """An address in the victim's own home ISP (a residential proxy exit in their area)."""
+    cidr = ipaddress.ip_network(rng.choice(user.home_pool) if user.home_pool else f"{user.home.ip}/32")
+    offset = rng.randrange(1, max(2, cidr.num_addresses - 1))
+    home = user.home
+    return Network(str(cidr.network_address + offset), home.country, home.asn, home.as_org, home.net_class, home.city)
+
+
+def victims_hours(hours: tuple[int, int]) -> Callable[[datetime, random.Random], datetime]:
+    """``next_office_time`` for the victim's working hours on Tokyo weekdays."""
+
+    def next_time(t: datetime, rng: random.Random) -> datetime:
+        local = t.astimezone(TOKYO)
+        day, hour = local.date(), local.hour + local.minute / 60
+        for _ in range(14):
+            if day.weekday() < 5:
+                if hour < hours[0]:
+                    return at_local(day, hours[0] + rng.uniform(0.05, 0.6), TOKYO)
+                if hour < hours[1]:
+                    return t
+            day += timedelta(days=1)
+            hour = 0.0
+        return t  # pragma: no cover - a fortnight without a weekday does not happen
+
+    return next_time

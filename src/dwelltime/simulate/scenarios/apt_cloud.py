@@ -13,12 +13,13 @@ clock from cron.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dwelltime.errors import ConfigError
 from dwelltime.simulate.activity import Activity, Client, MailboxRead, MessageRef, Network, SignIn
-from dwelltime.simulate.model import Org
+from dwelltime.simulate.model import Org, User
 from dwelltime.simulate.scenarios import _clients
 from dwelltime.simulate.scenarios._common import (
     SHANGHAI,
@@ -34,8 +35,10 @@ from dwelltime.simulate.scenarios._common import (
     next_office_time,
     period,
     pick_victim,
+    residential_proxy,
     resolve_params,
     split_avoid,
+    victims_hours,
     within,
 )
 from dwelltime.simulate.scenarios._networks import ASIA_HOSTING, JP_HOSTING
@@ -63,6 +66,10 @@ class Params:
     jitter_minutes: jitter per poll (1-5 min for cron, 10-40 min for a person running it).
     sync_folders: how many old folders get synchronised whole over the campaign, 2-6.
     sync_rate: chance that a poll also synchronises the next such folder, 0.1-0.4.
+    mimic: an adversarial operator who hides in the victim's habits: a residential proxy in the
+        victim's own home ISP, the victim's own Microsoft 365 client (their desktop Outlook, else
+        their first client) and app id, polls in the victim's working hours (Tokyo weekdays).
+        Off by default (no draw from the rng: other values stay).
     """
 
     victim: str
@@ -76,6 +83,7 @@ class Params:
     jitter_minutes: float
     sync_folders: int
     sync_rate: float
+    mimic: bool = False
 
 
 def defaults(org: Org, start: date, days: int, rng: random.Random, avoid: frozenset[str] = frozenset()) -> Params:
@@ -118,13 +126,18 @@ def generate(
         _KNOWN_APPS.get(p.app_id, ""),
         "rest",
     )
+    clock: Callable[[datetime, random.Random], datetime] = next_office_time
+    if p.mimic:
+        net = residential_proxy(user, rng)
+        client = _victims_cloud_client(user, client)
+        clock = victims_hours(user.work_hours)
     mailbox = corpus.mailbox(user.upn)
     _, period_end = period(start, days)
     end = min(period_end, at_local(p.first_day + timedelta(days=p.duration_days), 0, SHANGHAI))
     session = new_uuid(rng)
 
     def when(t: datetime) -> datetime:
-        return next_office_time(t, rng) if p.schedule == "office" else t
+        return clock(t, rng) if p.schedule == "office" or p.mimic else t
 
     out: list[Activity] = []
     t = when(at_local(p.first_day, rng.uniform(9, 17), SHANGHAI))
@@ -162,6 +175,15 @@ def generate(
         gap = timedelta(hours=p.interval_hours) + timedelta(minutes=rng.uniform(-p.jitter_minutes, p.jitter_minutes))
         t = when(t + gap)
     return within(out, period_end)
+
+
+def _victims_cloud_client(user: User, fallback: Client) -> Client:
+    """The victim's own desktop Outlook if they have one, else their first non-IMAP client, else ``fallback``."""
+    cloud = [c for c in user.clients if c.protocol != "imap"]
+    for client in cloud:
+        if client.kind == "outlook":
+            return client
+    return cloud[0] if cloud else fallback
 
 
 def _read(

@@ -11,7 +11,6 @@ in the same provider part-way through.
 
 from __future__ import annotations
 
-import ipaddress
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from dwelltime.simulate.model import Org, User
 from dwelltime.simulate.scenarios import _clients
 from dwelltime.simulate.scenarios._common import (
     SHANGHAI,
-    TOKYO,
     CorpusView,
     MailboxView,
     at_local,
@@ -35,9 +33,11 @@ from dwelltime.simulate.scenarios._common import (
     next_office_time,
     period,
     pick_victim,
+    residential_proxy,
     resolve_params,
     split_avoid,
     unseen,
+    victims_hours,
     within,
 )
 from dwelltime.simulate.scenarios._networks import JP_HOSTING
@@ -121,9 +121,9 @@ def generate(
     client = Client("script", p.user_agent, "Client=IMAP4", "IMAP4", "", "", "imap")
     clock: Callable[[datetime, random.Random], datetime] = next_office_time
     if p.mimic:
-        nets = [_residential_proxy(user, rng)]
+        nets = [residential_proxy(user, rng)]
         client = _victims_client(user, client)
-        clock = _victims_hours(user.work_hours)
+        clock = victims_hours(user.work_hours)
     crawler = _Crawler(corpus.mailbox(user.upn), p)
 
     out: list[Activity] = []
@@ -141,14 +141,6 @@ def generate(
     return within(out, period_end)
 
 
-def _residential_proxy(user: User, rng: random.Random) -> Network:
-    """An address in the victim's own home ISP (a residential proxy exit in their area)."""
-    cidr = ipaddress.ip_network(rng.choice(user.home_pool) if user.home_pool else f"{user.home.ip}/32")
-    offset = rng.randrange(1, max(2, cidr.num_addresses - 1))
-    home = user.home
-    return Network(str(cidr.network_address + offset), home.country, home.asn, home.as_org, home.net_class, home.city)
-
-
 def _victims_client(user: User, fallback: Client) -> Client:
     """The victim's own IMAP client if they have one, else their first client's string over IMAP."""
     for client in user.clients:
@@ -158,25 +150,6 @@ def _victims_client(user: User, fallback: Client) -> Client:
         first = user.clients[0]
         return Client("imap", first.user_agent, fallback.client_info, fallback.client_app_used, "", "", "imap")
     return fallback
-
-
-def _victims_hours(hours: tuple[int, int]) -> Callable[[datetime, random.Random], datetime]:
-    """``next_office_time`` for the victim's working hours on Tokyo weekdays."""
-
-    def next_time(t: datetime, rng: random.Random) -> datetime:
-        local = t.astimezone(TOKYO)
-        day, hour = local.date(), local.hour + local.minute / 60
-        for _ in range(14):
-            if day.weekday() < 5:
-                if hour < hours[0]:
-                    return at_local(day, hours[0] + rng.uniform(0.05, 0.6), TOKYO)
-                if hour < hours[1]:
-                    return t
-            day += timedelta(days=1)
-            hour = 0.0
-        return t  # pragma: no cover - a fortnight without a weekday does not happen
-
-    return next_time
 
 
 class _Crawler:
