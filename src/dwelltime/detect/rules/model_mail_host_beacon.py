@@ -58,13 +58,25 @@ pairs AS (
     SELECT host, dst_ip, min(time) AS first_time, count(*) AS n, min(first_seen) AS first_seen
     FROM host_conns
     GROUP BY host, dst_ip
+),
+candidates AS (
+    SELECT c.*, p.first_time
+    FROM host_conns c
+    JOIN pairs p ON p.host = c.host AND p.dst_ip = c.dst_ip
+    WHERE p.n >= {WINDOW} AND p.first_time >= p.first_seen + INTERVAL {LEARNING_DAYS} DAY
+),
+named AS (
+    -- The host's name as Postfix knew it by then (the entity the other mail-host detections use).
+    SELECT c.event_uid, min(r.name) AS name
+    FROM candidates c
+    JOIN relay_names r ON r.ip = c.host AND r.first_time <= c.time
+    GROUP BY c.event_uid
 )
-SELECT c.host, c.dst_ip, c.dst_port, c.time, c.event_uid, c.up, c.down,
+SELECT c.host, n.name, c.dst_ip, c.dst_port, c.time, c.event_uid, c.up, c.down,
     dense_rank() OVER (ORDER BY c.host, c.dst_ip) AS pair,
-    epoch(c.time) AS t, epoch(p.first_time) AS t_first, epoch(p.first_seen) AS t_host_first
-FROM host_conns c
-JOIN pairs p ON p.host = c.host AND p.dst_ip = c.dst_ip
-WHERE p.n >= {WINDOW} AND p.first_time >= p.first_seen + INTERVAL {LEARNING_DAYS} DAY
+    epoch(c.time) AS t, epoch(c.first_time) AS t_first, epoch(c.first_seen) AS t_host_first
+FROM candidates c
+LEFT JOIN named n ON n.event_uid = c.event_uid
 ORDER BY c.host, c.dst_ip, c.time, c.event_uid
 """
 
@@ -100,13 +112,14 @@ def _alert(rows: pa.Table, window: npt.NDArray[np.int64], rhythm: Periodicity) -
     first = datetime.fromtimestamp(float(last["t_first"]), UTC)
     day = int((float(last["t_first"]) - float(last["t_host_first"])) // 86400)
     up = int(np.median([v["up"] for v in picked]))
+    host = f"{last['name']} ({last['host']})" if last["name"] else last["host"]
     text = (
-        f"mail host {last['host']} calls {last['dst_ip']}:{last['dst_port']} on a clock: {rhythm.explain()} "
+        f"mail host {host} calls {last['dst_ip']}:{last['dst_port']} on a clock: {rhythm.explain()} "
         f"over its last {WINDOW} connections (median {up:,} bytes up); first contact {first:%Y-%m-%d %H:%MZ}, "
         f"day {day} of the host's history"
     )
     return (
-        last["host"],
+        last["name"] or last["host"],
         "host",
         at,
         round(rhythm.score, 3),
