@@ -7,16 +7,15 @@
 2. **Detection**: the time-to-detect matrix of ``bench/eval_matrix.py`` (every org kind x
    seeds 1-3) with the rule catalogue alone and with rules + models.
 
-3. **Adversarial apt-imap**: the operator hides in the victim's habits (``apt-imap.mimic``: a
-   residential proxy in the victim's own home ISP, the victim's own client, the victim's
-   working hours), on-prem and hybrid, seeds 1-3, rules alone and rules + models: what still
-   catches it and when.  Target: detected within 48 h.
+3. **Adversarial apt runs**: the operator hides in the victim's habits (``apt-imap.mimic`` and
+   ``apt-cloud.mimic``: a residential proxy in the victim's own home ISP, the victim's own
+   client, the victim's working hours), apt-imap on-prem and hybrid, apt-cloud cloud and
+   hybrid, seeds 1-3, rules alone and rules + models: what still catches it and when.
+   Target: detected within 48 h.
 
 4. **Baselines** written the way the open rule sets write them (``bench/baselines.py``: two
    countries in 15 minutes; a new ASN in 7 days), each hit an incident, on the same
    workspaces, scored the same way.
-
-Not yet here (the issue asks for it): a mimicking variant of apt-cloud.
 
     .venv/bin/python bench/models.py [--workspace DIR] [--skip-matrix]
 """
@@ -61,14 +60,18 @@ def scoring_rate(root: Path) -> dict[str, object]:
     }
 
 
-def adversarial(work: Path, org: str, seed: int, models: bool) -> dict[str, object]:
-    """apt-imap with ``mimic`` on: simulate and ingest once, detect (rules, or rules + models), evaluate."""
-    base = work / f"adversarial-{org}-{seed}"
+#: The adversarial runs: scenario, and the org kinds it runs in.
+ADVERSARIAL = (("apt-imap", ("onprem", "hybrid")), ("apt-cloud", ("cloud", "hybrid")))
+
+
+def adversarial(work: Path, scenario: str, org: str, seed: int, models: bool) -> dict[str, object]:
+    """``scenario`` with ``mimic`` on: simulate and ingest once, detect (rules, or rules + models), evaluate."""
+    base = work / f"adversarial-{scenario}-{org}-{seed}"
     sim, ws = base / "sim", base / "ws"
     if not (sim / "truth.json").exists():
         _run(
             "simulate", "--org", org, "--users", "100", "--days", "28", "--seed", str(seed),
-            "--scenarios", "apt-imap", "--param", "apt-imap.mimic=true", "--out", str(sim),
+            "--scenarios", scenario, "--param", f"{scenario}.mimic=true", "--out", str(sim),
         )  # fmt: skip
     if not (ws / "events").exists():
         _run("ingest", str(sim / "logs"), "--workspace", str(ws))
@@ -76,6 +79,7 @@ def adversarial(work: Path, org: str, seed: int, models: bool) -> dict[str, obje
     report = json.loads(_run("eval", str(sim / "truth.json"), "--workspace", str(ws), "--json"))
     attack = report["attacks"][0]
     return {
+        "scenario": scenario,
         "org": org,
         "seed": seed,
         "models": models,
@@ -126,13 +130,14 @@ def main() -> None:
         figures["baselines"] = found
     if not args.skip_adversarial:
         runs = []
-        for org in ("onprem", "hybrid"):
-            for seed in (1, 2, 3):
-                for models in (False, True):
-                    run = adversarial(args.work, org, seed, models)
-                    runs.append(run)
-                    print(json.dumps(run), flush=True)
-        figures["adversarial_apt_imap"] = runs
+        for scenario, orgs in ADVERSARIAL:
+            for org in orgs:
+                for seed in (1, 2, 3):
+                    for models in (False, True):
+                        run = adversarial(args.work, scenario, org, seed, models)
+                        runs.append(run)
+                        print(json.dumps(run), flush=True)
+        figures["adversarial"] = runs
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
 
