@@ -15,7 +15,9 @@ Risk is the score's (``risk_of``): 10 points per order of magnitude, 20 to 50, s
 a hundred thousand times beyond the owner's habits opens an incident by itself and a
 merely large one needs corroboration.  A session that goes on growing alerts once more when
 its score reaches :data:`ESCALATE_AT`, with that risk: the first alert is timely, the second
-says what the session went on to read.
+says what the session went on to read.  Unusual sessions of one user within 72 hours add up
+(:data:`ACCUMULATE_OVER`): each is unusual on its own and none is learned, and together
+they are the stronger evidence; the escalated alert names them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ QUIET = timedelta(minutes=30)
 ESCALATE_AT = 5.0
 #: One alert per user and level in this long (a crawl is many sessions; the first says it).
 REALERT_AFTER = timedelta(hours=24)
+#: Unusual sessions of one user within this long add up: a collection is many sessions, each
+#: unusual on its own (they are never learned), and two sessions each a thousand times beyond
+#: the owner's habits are, taken together, a million times beyond them.
+ACCUMULATE_OVER = timedelta(hours=72)
 
 _QUERY = f"""
 WITH access AS (
@@ -106,6 +112,8 @@ class _Open:
     src_ips: dict[str, None] = field(default_factory=dict)
     uids: list[str] = field(default_factory=list)
     alerted: float = 0.0  # the level this session last alerted at (0: not yet)
+    best: float = 0.0  # its highest score so far
+    last: datetime | None = None  # its latest event
 
     def view(self) -> AccessSession:
         return AccessSession(
@@ -131,6 +139,7 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
     sessions: dict[str, _Open] = {}
     ending: list[tuple[datetime, int, str]] = []  # (when it ends, order, sid): learned then
     last_alert: dict[tuple[str, float], datetime] = {}
+    unusual: dict[str, list[_Open]] = {}  # per user, sessions that reached ALERT_AT
     out: list[tuple[object, ...]] = []
     order = 0
     cursor = con.execute(query)
@@ -147,11 +156,21 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
                 order += 1
                 heapq.heappush(ending, (end, order, sid))
             _add(open_, ip, asn, client, int(logged), int(body_count), int(nbytes), folders, str(uid))
+            open_.last = at
             if open_.alerted >= ESCALATE_AT or (open_.items == 0 and open_.body_count == 0):
                 continue
             view = open_.view()
             score = profile.score_one(view)
-            level = ESCALATE_AT if score >= ESCALATE_AT else ALERT_AT if score >= ALERT_AT else 0.0
+            if score < ALERT_AT:
+                continue
+            mine = unusual.setdefault(view.user, [])
+            mine[:] = [o for o in mine if o.last is not None and at - o.last <= ACCUMULATE_OVER]
+            if open_ not in mine:
+                mine.append(open_)
+            open_.best = max(open_.best, score)
+            others = [o for o in mine if o is not open_]
+            evidence = score + sum(o.best for o in others)
+            level = ESCALATE_AT if evidence >= ESCALATE_AT else ALERT_AT
             if level <= open_.alerted:
                 continue
             open_.alerted = level
@@ -160,7 +179,16 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
                 continue
             last_alert[(view.user, level)] = at
             text = f"{view.user}: mailbox read unlike its owner: {profile.explain(view)}"
-            out.append((view.user, "user", at, round(score, 3), list(open_.uids), list(open_.src_ips), text))
+            if others:
+                text += (
+                    f"; with {len(others)} other unusual session(s) of the user in the last "
+                    f"{int(ACCUMULATE_OVER.total_seconds() // 3600)} h (scores "
+                    + ", ".join(f"{o.best:.1f}" for o in others)
+                    + f"): {evidence:.1f} together"
+                )
+            uids = [u for o in (*others, open_) for u in o.uids]
+            ips = list(dict.fromkeys(ip for o in (*others, open_) for ip in o.src_ips))
+            out.append((view.user, "user", at, round(evidence, 3), uids, ips, text))
     return out
 
 
@@ -250,6 +278,10 @@ def _habit(days: int = 14) -> list[dict[str, Any]]:
     return out
 
 
+_TWO_DAYS = (
+    *_imap_session(15, 1, "c1", "118.109.222.11", 2518, [("Sent Items", 12)]),
+    *_imap_session(16, 2, "c2", "118.109.222.11", 2518, [("Archive/2023", 12)]),
+)
 _CRAWL = _imap_session(15, 1, "crawl1", "118.109.222.11", 2518, [("Sent Items", 12), ("Archive/2023", 40)])
 
 DETECTION = Detection(
@@ -276,6 +308,8 @@ DETECTION = Detection(
         Case(
             "a crawl of Sent Items and the 2023 archive from a new address in the owner's ISP", (*_habit(), *_CRAWL), 2
         ),
+        # Each session a thousandfold unusual (one alert), the second a day later: together, an escalation.
+        Case("two smaller crawl sessions a day apart add up", (*_habit(), *_TWO_DAYS), 2),
     ),
     negatives=(
         Case("the owner's ordinary reading for two weeks", tuple(_habit()), 0),
