@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dwelltime.detect.models import periodicity as module
-from dwelltime.detect.models.periodicity import periodicity
+from dwelltime.detect.models.periodicity import Onset, first_rhythms, periodicity
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -89,3 +89,29 @@ def test_order_shift_and_scale(seed: int, shift: float, scale: float) -> None:
     slower = periodicity(times * scale)
     assert math.isclose(slower.period_s, base.period_s * scale, rel_tol=1e-6)
     assert math.isclose(slower.score, base.score, abs_tol=1e-6)
+
+
+def test_first_rhythms_finds_each_regular_pair_once_at_its_onset() -> None:
+    """Pair 0 keeps a 30-min clock (with log lines of one visit doubled), pair 1 is a person: one onset, pair 0's."""
+    rng = np.random.default_rng(3)
+    clock = np.cumsum(1800 * (1 + rng.uniform(-0.05, 0.05, 20)))
+    clock = np.sort(np.r_[clock, clock[:5] + 5])  # a second log line 5 s after some visits: the same visit
+    person = np.cumsum(rng.exponential(1800, 20))
+    pair = np.r_[np.zeros(len(clock), dtype=np.int64), np.ones(len(person), dtype=np.int64)]
+    t = np.r_[clock, person]
+    def onsets_of(eligible: np.ndarray) -> list[Onset]:
+        return first_rhythms(
+            pair, t, eligible, window=12, min_score=0.7, min_fit=0.5, min_period_s=600.0, max_period_s=7200.0,
+            same_visit_s=60.0,
+        )  # fmt: skip
+
+    onsets = onsets_of(np.ones(len(t), dtype=bool))
+    assert [o.pair for o in onsets] == [0]
+    (onset,) = onsets
+    assert len(onset.rows) == 12 and abs(onset.rhythm.period_s - 1800) < 120
+    # The onset is the 12th visit (the doubled lines are not visits), and nothing before it is eligible to be one.
+    visits = np.flatnonzero(np.r_[True, np.diff(clock) >= 60])
+    assert onset.rows[-1] == visits[11]
+    # A pair that is never eligible (the caller's judgement, e.g. the user's own office network) has no onset.
+    eligible = pair == 1
+    assert onsets_of(eligible) == []
