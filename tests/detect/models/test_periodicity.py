@@ -99,6 +99,7 @@ def test_first_rhythms_finds_each_regular_pair_once_at_its_onset() -> None:
     person = np.cumsum(rng.exponential(1800, 20))
     pair = np.r_[np.zeros(len(clock), dtype=np.int64), np.ones(len(person), dtype=np.int64)]
     t = np.r_[clock, person]
+
     def onsets_of(eligible: np.ndarray) -> list[Onset]:
         return first_rhythms(
             pair, t, eligible, window=12, min_score=0.7, min_fit=0.5, min_period_s=600.0, max_period_s=7200.0,
