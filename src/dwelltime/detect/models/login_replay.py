@@ -67,7 +67,7 @@ class _Grouping:
         # orders them by (code, time), faster than a lexsort on both.
         self.codes = codes
         self.time = time
-        self.order = np.argsort(codes, kind="stable") if order is None else order
+        self.order = _stable_order(codes) if order is None else order
         sorted_codes = codes[self.order]
         sorted_time = time[self.order]
         n = len(codes)
@@ -109,6 +109,25 @@ class _Grouping:
         out = np.empty_like(w)
         out[self.order] = (w > 0) & (within == w)
         return out
+
+
+def _stable_order(codes: Ints) -> Ints:
+    """``np.argsort(codes, kind="stable")``, at a third of the cost.
+
+    Why: numpy's stable sort of int64 is a merge sort; its default sort is a vectorised
+    quicksort, several times faster, but unstable.  Keys made unique by the row index
+    (``code * n + row``) have no ties, so any sort of them is the stable order.  Codes too
+    spread out for that are made dense first.
+    """
+    n = len(codes)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    low = int(codes.min())
+    if (int(codes.max()) - low + 1) * n < 2**62:
+        dense = codes - low
+    else:
+        dense = np.unique(codes, return_inverse=True)[1].astype(np.int64).reshape(-1)
+    return np.argsort(dense * n + np.arange(n, dtype=np.int64))
 
 
 def _value_codes(values: pa.Array | pa.ChunkedArray) -> tuple[Ints, pa.Array]:
@@ -174,8 +193,9 @@ def _levels(table: pa.Table, time: Ints, chrono: Ints) -> list[_Level]:
     n = table.num_rows
     own = {name: codes[chrono] for name, codes in _level_values(table).items()}
     user = _value_codes(table.column("user"))[0][chrono]
-    net_class = table.column("net_class").to_pylist()
-    weights = np.array([CLASS_WEIGHT.get(c or "unknown", 1.0) for c in net_class], dtype=np.float64)[chrono]
+    class_codes, classes = _value_codes(table.column("net_class"))  # a handful of classes: map each once
+    per_class = [CLASS_WEIGHT.get(c or "unknown", 1.0) for c in [*classes.to_pylist(), None]]
+    weights = np.array(per_class, dtype=np.float64)[class_codes][chrono]  # -1 (null) takes the trailing "unknown"
     everyone = np.zeros(n, dtype=np.int64)
     levels: list[_Level] = []
     for _family, names in FAMILIES:
