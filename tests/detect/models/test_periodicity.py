@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dwelltime.detect.models import periodicity as module
-from dwelltime.detect.models.periodicity import Onset, first_rhythms, periodicity
+from dwelltime.detect.models.periodicity import Onset, RhythmRule, first_rhythms, periodicity
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -100,11 +100,10 @@ def test_first_rhythms_finds_each_regular_pair_once_at_its_onset() -> None:
     pair = np.r_[np.zeros(len(clock), dtype=np.int64), np.ones(len(person), dtype=np.int64)]
     t = np.r_[clock, person]
 
+    rule = RhythmRule(window=12, min_score=0.7, min_fit=0.5, min_period_s=600.0, max_period_s=7200.0, same_visit_s=60.0)
+
     def onsets_of(eligible: np.ndarray) -> list[Onset]:
-        return first_rhythms(
-            pair, t, eligible, window=12, min_score=0.7, min_fit=0.5, min_period_s=600.0, max_period_s=7200.0,
-            same_visit_s=60.0,
-        )  # fmt: skip
+        return first_rhythms(pair, t, eligible, rule)
 
     onsets = onsets_of(np.ones(len(t), dtype=bool))
     assert [o.pair for o in onsets] == [0]

@@ -126,6 +126,18 @@ def _duration(seconds: float) -> str:
 
 
 @dataclass(frozen=True)
+class RhythmRule:
+    """What counts as a clock for a detection: the window of visits and the rhythm it must keep."""
+
+    window: int  # visits whose intervals are measured
+    min_score: float  # 1 - spread / a person's spread
+    min_fit: float  # share of intervals that are whole beats
+    min_period_s: float
+    max_period_s: float
+    same_visit_s: float  # events of a pair closer than this are one visit
+
+
+@dataclass(frozen=True)
 class Onset:
     """Where a pair's rhythm first holds: the window of visits (row indices) ending at the onset."""
 
@@ -138,15 +150,9 @@ def first_rhythms(
     pair: npt.NDArray[np.int64],
     t: npt.NDArray[np.float64],
     eligible: npt.NDArray[np.bool_],
-    *,
-    window: int,
-    min_score: float,
-    min_fit: float,
-    min_period_s: float,
-    max_period_s: float,
-    same_visit_s: float,
+    rule: RhythmRule,
 ) -> list[Onset]:
-    """For each pair, the first visit at which its last ``window`` visits keep a clock.
+    """For each pair, the first visit at which its last ``rule.window`` visits keep ``rule``'s clock.
 
     Rows are events sorted by (pair, time); events of a pair closer than ``same_visit_s``
     to the previous one are the same visit (several log lines of one session make one
@@ -157,6 +163,7 @@ def first_rhythms(
     """
     if len(t) == 0:
         return []
+    window, min_score, same_visit_s = rule.window, rule.min_score, rule.same_visit_s
     new_pair = np.ones(len(t), dtype=bool)
     new_pair[1:] = pair[1:] != pair[:-1]
     gap = np.diff(t, prepend=-np.inf)
@@ -180,8 +187,8 @@ def first_rhythms(
         rhythm = periodicity(t[rows], min_interval=same_visit_s)
         if (
             rhythm.score >= min_score
-            and rhythm.fit >= min_fit
-            and min_period_s <= rhythm.period_s <= max_period_s
+            and rhythm.fit >= rule.min_fit
+            and rule.min_period_s <= rhythm.period_s <= rule.max_period_s
             and not rhythm.daily
         ):
             done.add(key)

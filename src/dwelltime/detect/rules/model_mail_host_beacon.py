@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from dwelltime.detect.base import Case, Detection
-from dwelltime.detect.models.periodicity import Periodicity, first_rhythms
+from dwelltime.detect.models.periodicity import Periodicity, RhythmRule, first_rhythms
 from dwelltime.detect.rules._mailhosts import (
     EXTERNAL_CONNS,
     LEARNING_DAYS,
@@ -34,6 +34,7 @@ from dwelltime.detect.rules._mailhosts import (
     ROUTINE_PORTS,
     zeek_conn,
 )
+from dwelltime.detect.scoring import float_column, int_column, utc
 
 #: Connections over which the rhythm is measured.
 WINDOW = 12
@@ -43,6 +44,7 @@ MIN_PERIOD_S = 60.0
 MAX_PERIOD_S = 12 * 3600.0
 #: Connections to the same address this close together are one call (a retry, a second channel).
 SAME_VISIT_S = 20.0
+RHYTHM = RhythmRule(WINDOW, MIN_SCORE, MIN_FIT, MIN_PERIOD_S, MAX_PERIOD_S, SAME_VISIT_S)
 
 _QUERY = rf"""
 WITH ext AS ({EXTERNAL_CONNS}),
@@ -81,26 +83,14 @@ ORDER BY c.host, c.dst_ip, c.time, c.event_uid
 """
 
 
-def _column(rows: pa.Table, name: str) -> npt.NDArray[np.float64]:
-    return np.asarray(rows.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
 def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object, ...]]:
     """First connection per (mail host, new outside address) at which its last WINDOW calls keep a clock."""
     rows = con.sql(query).to_arrow_table()
     if rows.num_rows == 0:
         return []
-    pair = np.asarray(rows.column("pair").to_numpy(zero_copy_only=False), dtype=np.int64)
+    # The query kept only destinations new after the learning period: every visit is eligible.
     onsets = first_rhythms(
-        pair,
-        _column(rows, "t"),
-        np.ones(rows.num_rows, dtype=bool),  # the query kept only destinations new after the learning period
-        window=WINDOW,
-        min_score=MIN_SCORE,
-        min_fit=MIN_FIT,
-        min_period_s=MIN_PERIOD_S,
-        max_period_s=MAX_PERIOD_S,
-        same_visit_s=SAME_VISIT_S,
+        int_column(rows, "pair"), float_column(rows, "t"), np.ones(rows.num_rows, dtype=bool), RHYTHM
     )
     return [_alert(rows, onset.rows, onset.rhythm) for onset in onsets]
 
@@ -108,7 +98,7 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
 def _alert(rows: pa.Table, window: npt.NDArray[np.int64], rhythm: Periodicity) -> tuple[object, ...]:
     picked = rows.take(pa.array(window)).to_pylist()
     last = picked[-1]
-    at = last["time"] if last["time"].tzinfo else last["time"].replace(tzinfo=UTC)
+    at = utc(last["time"])
     first = datetime.fromtimestamp(float(last["t_first"]), UTC)
     day = int((float(last["t_first"]) - float(last["t_host_first"])) // 86400)
     up = int(np.median([v["up"] for v in picked]))

@@ -33,6 +33,7 @@ import duckdb
 from dwelltime.detect.base import Case, Detection
 from dwelltime.detect.cases import ev
 from dwelltime.detect.models.mailbox_profile import LEARN_BELOW, AccessSession, MailboxProfile
+from dwelltime.detect.scoring import utc
 
 #: Score (log10, summed over aspects) at which a session alerts; also what is kept out of the baseline.
 ALERT_AT = LEARN_BELOW
@@ -127,12 +128,6 @@ class _Open:
         )
 
 
-def _utc(value: object) -> datetime:
-    if not isinstance(value, datetime):
-        raise TypeError(f"not a timestamp: {value!r}")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object, ...]]:
     """Replay access events in time order: sessions scored as they grow, learned when they end."""
     profile = MailboxProfile()
@@ -145,14 +140,14 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
     cursor = con.execute(query)
     while batch := cursor.fetchmany(50_000):
         for user, sid, time, uid, ip, asn, client, logged, body_count, nbytes, folders, ends, logged_out in batch:
-            at = _utc(time)
+            at = utc(time)
             while ending and ending[0][0] < at:
                 _, _, done = heapq.heappop(ending)
                 profile.observe_one(sessions.pop(done).view())
             open_ = sessions.get(sid)
             if open_ is None:
                 open_ = sessions[sid] = _Open(str(user), at)
-                end = _utc(ends) if logged_out else _utc(ends) + QUIET
+                end = utc(ends) if logged_out else utc(ends) + QUIET
                 order += 1
                 heapq.heappush(ending, (end, order, sid))
             _add(open_, ip, asn, client, int(logged), int(body_count), int(nbytes), folders, str(uid))

@@ -32,8 +32,9 @@ import pyarrow as pa
 
 from dwelltime.detect.base import Case, Detection
 from dwelltime.detect.cases import ev, signin
-from dwelltime.detect.models.periodicity import Periodicity, first_rhythms
+from dwelltime.detect.models.periodicity import Periodicity, RhythmRule, first_rhythms
 from dwelltime.detect.rules._signin import NET, ORG_NETS
+from dwelltime.detect.scoring import float_column, int_column, utc
 
 #: Sessions over which the rhythm is measured (intervals = WINDOW - 1).
 WINDOW = 17
@@ -52,6 +53,7 @@ NEW_FOR = timedelta(days=14)
 HISTORY_BEFORE = timedelta(days=7)
 #: A sign-in this soon after the pair's previous one is the same visit.
 SAME_VISIT_S = 60.0
+RHYTHM = RhythmRule(WINDOW, MIN_SCORE, MIN_FIT, MIN_PERIOD_S, MAX_PERIOD_S, SAME_VISIT_S)
 
 #: What counts as a visit: a successful sign-in, or a read of mail recorded without one
 #: (Exchange's MailItemsAccessed Bind records: a stolen token read through Graph or EWS on a
@@ -97,16 +99,6 @@ ORDER BY user, netkey, time, event_uid
 """
 
 
-def _utc(value: object) -> datetime:
-    if not isinstance(value, datetime):
-        raise TypeError(f"not a timestamp: {value!r}")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _column(rows: pa.Table, name: str) -> npt.NDArray[np.float64]:
-    return np.asarray(rows.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
 def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object, ...]]:
     """First session per (user, network) at which its last WINDOW visits keep a clock, as alert rows.
 
@@ -118,10 +110,10 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
     rows = con.sql(query).to_arrow_table()
     if rows.num_rows == 0:
         return []
-    pair = np.asarray(rows.column("pair").to_numpy(zero_copy_only=False), dtype=np.int64)
-    t = _column(rows, "t")
-    org_since = np.nan_to_num(_column(rows, "t_org_since"), nan=np.inf)
-    net_first, since = _column(rows, "t_net_first"), _column(rows, "t_since")
+    pair = int_column(rows, "pair")
+    t = float_column(rows, "t")
+    org_since = np.nan_to_num(float_column(rows, "t_org_since"), nan=np.inf)
+    net_first, since = float_column(rows, "t_net_first"), float_column(rows, "t_since")
     suspect_class = np.isin(np.asarray(rows.column("net").to_pylist(), dtype=object), ["hosting", "tor"])
     adopted = (t - net_first <= NEW_FOR.total_seconds()) & (net_first - since >= HISTORY_BEFORE.total_seconds())
     unusual = (org_since > t) & (suspect_class | adopted)
@@ -129,12 +121,7 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
         pair,
         t,
         unusual,
-        window=WINDOW,
-        min_score=MIN_SCORE,
-        min_fit=MIN_FIT,
-        min_period_s=MIN_PERIOD_S,
-        max_period_s=MAX_PERIOD_S,
-        same_visit_s=SAME_VISIT_S,
+        RHYTHM,
     )
     return [_alert(rows, onset.rows, onset.rhythm) for onset in onsets]
 
@@ -143,12 +130,12 @@ def _alert(rows: pa.Table, window: npt.NDArray[np.int64], rhythm: Periodicity) -
     """The alert row for a window of visits (row indices) that keeps a clock; it fires at the last."""
     picked = rows.take(pa.array(window)).to_pylist()
     row = picked[-1]
-    at = _utc(row["time"])
+    at = utc(row["time"])
     text = (
         f"{row['user']} signs in from {row['src_ip'] or 'unknown address'}"
         + (f" {row['as_org']}" if row["as_org"] else "")
         + f" ({row['net']}) on a clock: {rhythm.explain()} over its last {WINDOW} sessions; "
-        + f"first sign-in from this network {_utc(row['net_first']).strftime('%Y-%m-%d %H:%MZ')}"
+        + f"first sign-in from this network {utc(row['net_first']).strftime('%Y-%m-%d %H:%MZ')}"
     )
     uids = [str(v["event_uid"]) for v in picked]
     ips = sorted({str(v["src_ip"]) for v in picked if v["src_ip"]})
