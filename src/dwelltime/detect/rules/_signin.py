@@ -32,39 +32,35 @@ NET_TEXT = (
     " || coalesce(country, '??') || ')'"
 )
 
-#: First successes per user and network, and when each network became an org network.
-ORG_NETS = f"""
-user_net_first AS (
-    SELECT {NET} AS netkey, user, min(time) AS first_time
-    FROM logins
-    WHERE outcome = 'success'
-    GROUP BY {NET}, user
+
+def org_since(firsts: str, name: str, key: str, key_expr: str, source: str, where: str) -> str:
+    """Two CTEs: ``firsts`` (each user's first row per ``key``) and ``name`` (per ``key``: ``first_seen``, and
+    ``org_since``, the time of the :data:`ORG_USERS`-th distinct user's first row: from then on the key is
+    one many people use).  Every argument is constant SQL text of ours, never a value."""
+    return f"""
+{firsts} AS (
+    SELECT {key_expr} AS {key}, user, min(time) AS first_time
+    FROM {source}
+    WHERE {where}
+    GROUP BY {key_expr}, user
 ),
-org_nets AS (
-    SELECT netkey, min(first_time) AS first_seen, max(CASE WHEN nth = {ORG_USERS} THEN first_time END) AS org_since
+{name} AS (
+    SELECT {key}, min(first_time) AS first_seen, max(CASE WHEN nth = {ORG_USERS} THEN first_time END) AS org_since
     FROM (
-        SELECT netkey, first_time, ROW_NUMBER() OVER (PARTITION BY netkey ORDER BY first_time, user) AS nth
-        FROM user_net_first
+        SELECT {key}, first_time, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY first_time, user) AS nth
+        FROM {firsts}
     ) ranked
-    GROUP BY netkey
+    GROUP BY {key}
 )"""
 
+
+#: First successes per user and network, and when each network became an org network.
+ORG_NETS = org_since("user_net_first", "org_nets", "netkey", NET, "logins", "outcome = 'success'")
+
 #: When each address became one many users sign in from (office NAT, proxy, the org's own egress).
-ORG_IPS = f"""
-user_ip_first AS (
-    SELECT src_ip, user, min(time) AS first_time
-    FROM logins
-    WHERE outcome = 'success' AND src_ip IS NOT NULL
-    GROUP BY src_ip, user
-),
-org_ips AS (
-    SELECT src_ip, max(CASE WHEN nth = {ORG_USERS} THEN first_time END) AS org_since
-    FROM (
-        SELECT src_ip, first_time, ROW_NUMBER() OVER (PARTITION BY src_ip ORDER BY first_time, user) AS nth
-        FROM user_ip_first
-    ) ranked
-    GROUP BY src_ip
-)"""
+ORG_IPS = org_since(
+    "user_ip_first", "org_ips", "src_ip", "src_ip", "logins", "outcome = 'success' AND src_ip IS NOT NULL"
+)
 
 #: When each principal first appeared in any event (start of its history; for the learning period).
 USER_SINCE = """

@@ -33,7 +33,7 @@ from typing import Any
 
 from dwelltime.detect.base import Case, Detection, Keep
 from dwelltime.detect.cases import signin
-from dwelltime.detect.rules._signin import ORG_USERS, hhmm
+from dwelltime.detect.rules._signin import ORG_USERS, hhmm, org_since
 
 #: Earlier interactive sign-ins with MFA that show the account is subject to MFA.
 MIN_MFA = 1
@@ -79,19 +79,9 @@ mfa_rows AS (
 single AS (
     SELECT * FROM strong WHERE NOT mfa
 ),
-prefix_users AS (
-    SELECT prefix, user, min(time) AS first_time FROM single GROUP BY prefix, user
-),
-trusted AS (
-    SELECT prefix, max(CASE WHEN nth = {ORG_USERS} THEN first_time END) AS since
-    FROM (
-        SELECT prefix, first_time, row_number() OVER (PARTITION BY prefix ORDER BY first_time, user) AS nth
-        FROM prefix_users
-    ) ranked
-    GROUP BY prefix
-),
+{org_since("prefix_users", "trusted", "prefix", "prefix", "single", "TRUE").strip()},
 single_trust AS (
-    SELECT s.*, t.since AS trusted_since FROM single s LEFT JOIN trusted t ON t.prefix = s.prefix
+    SELECT s.*, t.org_since AS trusted_since FROM single s LEFT JOIN trusted t ON t.prefix = s.prefix
 ),
 candidates AS (
     SELECT c.*, c.time + INTERVAL {CONFIRM_HOURS} HOUR AS decided
