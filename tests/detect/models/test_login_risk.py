@@ -115,6 +115,48 @@ def test_replay_equals_the_streaming_model(rows: list[dict[str, object]]) -> Non
     np.testing.assert_allclose(result.score, _stream(rows), rtol=1e-9, atol=1e-9)
 
 
+def _stream_contributions(rows: list[dict[str, object]]) -> list[dict[str, tuple[float, int, int, int, int]]]:
+    """The streaming model's per-level parts of each row's score (instants judged together, flagged not learned)."""
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["time_us"])  # type: ignore[arg-type, return-value]
+    model = LoginRisk()
+    out: list[dict[str, tuple[float, int, int, int, int]]] = [{} for _ in rows]
+    start = 0
+    while start < len(order):
+        end = start
+        while end < len(order) and rows[order[end]]["time_us"] == rows[order[start]]["time_us"]:
+            end += 1
+        block = [(i, {**rows[i], "time_s": rows[i]["time_us"] / 1_000_000}) for i in order[start:end]]  # type: ignore[operator]
+        for i, record in block:
+            out[i] = {
+                c.level: (c.log_ratio, c.user_count, c.user_total, c.org_count, c.org_total)
+                for c in model.contributions(record)
+            }
+        for _index, record in block:
+            if model.score_one(record) < LEARN_BELOW:
+                model.learn_one(record)
+            else:
+                model.observe_one(record)
+        start = end
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(_rows)
+def test_details_are_the_streaming_models_parts_and_counts(rows: list[dict[str, object]]) -> None:
+    result = replay(_table(rows))
+    picked = list(range(0, len(rows), 3))
+    details = result.details(picked)
+    expected = _stream_contributions(rows)
+    for k, index in enumerate(picked):
+        for level, detail in details[k].items():
+            if level in expected[index]:
+                ratio, *counts = expected[index][level]
+                assert math.isclose(detail.log_ratio, ratio, rel_tol=1e-9, abs_tol=1e-9), (level, detail, ratio)
+                assert list(detail[1:]) == counts, (level, detail, counts)
+            else:
+                assert detail.log_ratio == 0.0
+
+
 @settings(max_examples=60, deadline=None)
 @given(_rows, st.randoms(use_true_random=False))
 def test_order_within_ties_does_not_matter(rows: list[dict[str, object]], rng: random.Random) -> None:

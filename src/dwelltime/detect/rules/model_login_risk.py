@@ -81,14 +81,14 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
     columns = {name: picked.column(name).to_pylist() for name in ("user", "time", "event_uid", "ip", "as_org", "net")}
     values = _level_values(picked)
     out: list[tuple[object, ...]] = []
-    for row, index in enumerate(hits.tolist()):
+    for row, (index, details) in enumerate(zip(hits.tolist(), result.details(hits), strict=True)):
         parts = sorted(
-            ((result.levels[level][index], level) for level in LEVELS if result.levels[level][index] > 0.3),
+            ((details[level].log_ratio, level) for level in LEVELS if details[level].log_ratio > 0.3),
             reverse=True,
         )
         explained = []
         for ratio, level in parts[:4]:
-            c_u, n_u, c_o, _pairs = (int(a[index]) for a in result.counts[level])
+            c_u, n_u, c_o = details[level].user_count, details[level].user_total, details[level].org_count
             explained.append(
                 f"{_NAMES[level]} {values[level][row]}: {c_u} of the user's {n_u:,} sign-ins, "
                 f"used by {c_o:,} other {'person' if c_o == 1 else 'people'} (x{10**ratio:,.0f})"
