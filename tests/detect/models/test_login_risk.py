@@ -15,12 +15,14 @@ from hypothesis import strategies as st
 from dwelltime.detect.models import login_risk
 from dwelltime.detect.models.login_replay import replay
 from dwelltime.detect.models.login_risk import LEARN_BELOW, LoginRisk, level_log_ratio, replay_stream
+from dwelltime.detect.rules import model_login_risk
 
 COLUMNS = ("user", "time_us", "country", "asn", "ip", "net_class", "agent", "client")
 
 
 def test_doctests() -> None:
     assert doctest.testmod(login_risk).failed == 0
+    assert doctest.testmod(model_login_risk).failed == 0
 
 
 def test_witten_bell_by_hand() -> None:

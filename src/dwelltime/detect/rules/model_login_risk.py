@@ -119,6 +119,21 @@ def _score(con: duckdb.DuckDBPyConnection, query: str) -> Sequence[tuple[object,
     return out
 
 
+def risk_of(score: float) -> int:
+    """Risk points of an alert from its score (the log10 likelihood ratio over 10, at most 1).
+
+    10 points at the alert threshold (10^4), 5 more per order of magnitude, at most 25 (a
+    medium alert's): a likelier-attacker sign-in weighs more, but a sign-in's context alone
+    never opens an incident.  Half the mailbox profile's slope, because people's ordinary
+    changes (a trip abroad on a new laptop) produce this evidence too, while reading the
+    folders one never reads is what an intruder is there for.
+
+    >>> risk_of(0.4), risk_of(0.5), risk_of(0.6), risk_of(0.75), risk_of(1.0)
+    (10, 15, 20, 25, 25)
+    """
+    return int(max(10, min(25, round(10 + 5 * (10 * score - ALERT_AT)))))
+
+
 def _first_per_network(rows: pa.Table, hits: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The first alerting sign-in of each (user, AS or address): one alert per strange network.
 
@@ -201,11 +216,13 @@ DETECTION = Detection(
         "the user's history smoothed towards the organisation's (Witten-Bell) and strange sign-ins kept out of the "
         "baseline. Alerts at a ratio of 10,000 or more, once per user and network. "
         "Low: it weighs many small oddities, and a person's trip abroad on a new laptop can reach it; it speeds up "
-        "incidents that other signals open. Triage: the explanation lists each unusual feature with the user's "
-        "and the organisation's counts; ask the user about that sign-in."
+        "incidents that other signals open. Risk grows with the ratio, from 10 points at 10,000 to 25 at 10^7 or "
+        "more (risk_of), so alone it never opens an incident. Triage: the explanation lists each unusual feature "
+        "with the user's and the organisation's counts; ask the user about that sign-in."
     ),
     query=INPUT_SQL,
     scorer=_score,
+    risk_of=risk_of,
     lookback=None,
     positives=(
         Case(
