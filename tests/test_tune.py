@@ -69,3 +69,9 @@ def test_aliases_fold_an_on_prem_login_into_its_person() -> None:
     apart = tune(alerts, {}, days=4.0, budget_per_day=1.0, thresholds=(50,))
     together = tune(alerts, {"ito-a": "a@x.jp"}, days=4.0, budget_per_day=1.0, thresholds=(50,))
     assert apart.rows[0].incidents == 1 and together.rows[0].incidents == 2
+
+
+def test_the_workspaces_own_threshold_is_reported_and_tried() -> None:
+    report = tune(_alerts(), {}, days=4.0, budget_per_day=0.5, thresholds=(25, 100), current=75)
+    assert report.current == 75
+    assert {r.threshold: r.incidents for r in report.rows} == {25: 4, 75: 1, 100: 0}

@@ -290,6 +290,12 @@ def detect_command(
             help="Also run the behavioural models (login risk); they replay all sign-ins on every run.",
         ),
     ] = False,
+    threshold: Annotated[
+        int | None,
+        typer.Option(
+            help="Risk points that open an incident (see 'dwelltime tune'); kept for later runs in this workspace.",
+        ),
+    ] = None,
 ) -> None:
     """Run every detection over everything stored (or, with --since, over what is new); write alerts and incidents."""
     from dwelltime.detect.pipeline import LAST, detect
@@ -307,14 +313,16 @@ def detect_command(
                 raise _fail(f"--since: not 'last' or an ISO time: {since!r}") from exc
             start = start if start.tzinfo else start.replace(tzinfo=UTC)
     try:
-        result = detect(Workspace.open(workspace, create=False), start, models=models)
+        result = detect(Workspace.open(workspace, create=False), start, models=models, threshold=threshold)
     except DwelltimeError as exc:
         raise _fail(str(exc)) from exc
     if result.mode == "incremental" and result.since is not None:
         console.print(Text(f"incremental: events from {result.since.isoformat()} on"))
     elif since is not None:
         console.print(Text(f"full run: {result.reason or 'no usable snapshot'}", style="yellow"))
-    console.print(f"{result.alerts.num_rows:,} alerts, {len(result.incidents):,} incidents")
+    console.print(
+        f"{result.alerts.num_rows:,} alerts, {len(result.incidents):,} incidents (threshold {result.threshold})"
+    )
     _incident_table([i.to_json() for i in result.incidents])
 
 
@@ -586,6 +594,7 @@ def tune_command(
     from dwelltime.detect.identity import build_identities
     from dwelltime.detect.runner import load_alerts
     from dwelltime.evaluate import load_truth
+    from dwelltime.incidents.threshold import load_threshold
     from dwelltime.incidents.tune import tune
     from dwelltime.store.engine import connect
 
@@ -601,7 +610,8 @@ def tune_command(
         aliases = build_identities(con, ws.root / "identities.csv")
         row = con.execute("SELECT min(time), max(time) FROM events_raw").fetchone()
         days = (row[1] - row[0]).total_seconds() / 86400 if row and row[0] is not None else 1.0
-        report = tune(alerts, aliases, days, budget, load_truth(truth) if truth else None)
+        current = load_threshold(ws.root)
+        report = tune(alerts, aliases, days, budget, load_truth(truth) if truth else None, current=current)
     except DwelltimeError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -620,7 +630,8 @@ def tune_command(
         )
     console.print(table)
     advice = (
-        f"lowest threshold within {budget:g} a day: {report.recommended} (now {report.current})"
+        f"lowest threshold within {budget:g} a day: {report.recommended} (now {report.current}; "
+        f"'dwelltime detect --threshold {report.recommended}' sets it)"
         if report.recommended is not None
         else f"no threshold tried stays within {budget:g} incidents a day"
     )

@@ -82,3 +82,19 @@ def test_detect_writes_alerts_and_incidents_in_the_contract_shape(tmp_path: Path
     assert rows[tuned["current"]]["detected"] == report["summary"]["detected"]
     counts = [r["incidents"] for r in tuned["rows"]]
     assert counts == sorted(counts, reverse=True)  # a higher threshold never opens more incidents
+    # The threshold tune reports is the one detect applies, and the workspace keeps it for later runs.
+    lowest = min(rows)
+    out = cli("detect", "--workspace", str(ws), "--threshold", str(lowest))
+    assert f"(threshold {lowest})" in out
+    assert len(json.loads(cli("incidents", "--workspace", str(ws), "--format", "json"))) == rows[lowest]["incidents"]
+    cli("detect", "--workspace", str(ws), "--since", "last")
+    assert len(json.loads(cli("incidents", "--workspace", str(ws), "--format", "json"))) == rows[lowest]["incidents"]
+    again = json.loads(cli("tune", "--budget", "1", "--workspace", str(ws), "--json"))
+    assert again["current"] == lowest
+    refused = subprocess.run(
+        [sys.executable, "-m", "dwelltime.cli", "detect", "--workspace", str(ws), "--threshold", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and "positive whole number" in refused.stderr

@@ -22,6 +22,7 @@ from dwelltime.detect.identity import build_identities, resolve_events_view
 from dwelltime.detect.registry import all_detections
 from dwelltime.detect.runner import load_alerts, run_detections, save_alerts
 from dwelltime.incidents.correlate import Incident, correlate
+from dwelltime.incidents.threshold import check_threshold, load_threshold, save_threshold
 from dwelltime.schema import EVENT_SCHEMA
 from dwelltime.store.engine import connect
 from dwelltime.workspace import Workspace
@@ -38,19 +39,33 @@ class DetectResult:
     since: datetime | None = None  # incremental: the watermark the run started from
     reason: str = ""  # why an incremental request ran in full
     notes: list[str] = field(default_factory=list)
+    threshold: int = 0  # the incident threshold the run used
 
 
 def state_dir(workspace: Workspace) -> Path:
     return workspace.root / "detect-state"
 
 
-def detect(workspace: Workspace, since: datetime | str | None = None, models: bool = False) -> DetectResult:
+def detect(
+    workspace: Workspace,
+    since: datetime | str | None = None,
+    models: bool = False,
+    threshold: int | None = None,
+) -> DetectResult:
     """Detect over the workspace: in full, or (``since`` = ``LAST`` or a time) incrementally where possible.
 
     ``models``: also run the behavioural models (detections with a scorer).  They are opt-in
     while their cost is a replay of every sign-in on each run; the catalogue digest records
     which set ran, so switching falls back to a full run.
+
+    ``threshold``: the incident threshold to use from now on in this workspace (None: the one
+    it has, see :mod:`dwelltime.incidents.threshold`).  Alerts do not depend on it, so
+    changing it never forces a full run.
     """
+    if threshold is None:
+        threshold = load_threshold(workspace.root)
+    else:
+        save_threshold(workspace.root, check_threshold(threshold))
     detections = tuple(d for d in all_detections() if models or d.scorer is None)
     con = connect(workspace)
     con.execute("ALTER VIEW events RENAME TO events_raw")
@@ -66,7 +81,7 @@ def detect(workspace: Workspace, since: datetime | str | None = None, models: bo
     )
     if latest is None:
         con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM events_all")
-        return _finish(workspace, run_detections(con, detections), identities, "full", None, reason)
+        return _finish(workspace, run_detections(con, detections), identities, threshold, "full", None, reason)
     watermark = inc.watermark_of(latest)
     if snapshot is None:
         con.execute("CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM events_all")
@@ -81,7 +96,8 @@ def detect(workspace: Workspace, since: datetime | str | None = None, models: bo
         mode = "incremental"
     before = inc.count_before(con, "events_raw", watermark, total)
     # Alerts first, then the snapshot: the newest snapshot never claims alerts that were not saved.
-    result = _finish(workspace, alerts, identities, mode, snapshot.watermark if snapshot is not None else None, reason)
+    since_mark = snapshot.watermark if snapshot is not None else None
+    result = _finish(workspace, alerts, identities, threshold, mode, since_mark, reason)
     inc.write_snapshot(state_dir(workspace), tables, watermark, before, catalogue, idents, snapshot)
     return result
 
@@ -146,11 +162,12 @@ def _finish(
     workspace: Workspace,
     alerts: pa.Table,
     identities: dict[str, str],
+    threshold: int,
     mode: str,
     since: datetime | None,
     reason: str,
 ) -> DetectResult:
-    incidents, membership = correlate(alerts, identities)
+    incidents, membership = correlate(alerts, identities, threshold=threshold)
     ids = pa.array([membership.get(a) for a in alerts.column("id").to_pylist()], pa.string())
     alerts = alerts.set_column(alerts.schema.get_field_index("incident_id"), "incident_id", ids)
     save_alerts(workspace, alerts)
@@ -158,4 +175,4 @@ def _finish(
     tmp = workspace.tmp_dir / "incidents.json.tmp"
     tmp.write_bytes(payload)
     tmp.replace(workspace.root / "incidents.json")
-    return DetectResult(alerts, incidents, mode, since, reason)
+    return DetectResult(alerts, incidents, mode, since, reason, threshold=threshold)

@@ -7,8 +7,7 @@ for each, how many incidents a day the data would have produced, and, given a
 simulation's ground truth, which attacks each threshold would have detected, how fast,
 and how many false incidents it would have raised.  The recommendation is the lowest
 threshold within the budget: the most sensitive setting the team can afford.  It changes
-nothing; ``dwelltime detect --threshold T`` is not a thing yet, so the report says what a
-deployment would need to set (:data:`dwelltime.incidents.correlate.THRESHOLD`).
+nothing; ``dwelltime detect --threshold T`` sets one (see :mod:`dwelltime.incidents.threshold`).
 """
 
 from __future__ import annotations
@@ -62,11 +61,15 @@ def tune(
     budget_per_day: float,
     truth: Truth | None = None,
     thresholds: Sequence[int] = THRESHOLDS,
+    current: int = THRESHOLD,
 ) -> TuneReport:
-    """Re-correlate ``alerts`` at each threshold; ``days`` is the span of the data the alerts came from."""
+    """Re-correlate ``alerts`` at each threshold and at ``current`` (the workspace's own).
+
+    ``days`` is the span of the data the alerts came from.
+    """
     span = max(days, 1.0 / 24)
     rows = []
-    for threshold in sorted(set(thresholds)):
+    for threshold in sorted({*thresholds, current}):
         incidents, _membership = correlate(alerts, aliases, threshold=threshold)
         per_day = len(incidents) / span
         row = TuneRow(threshold, len(incidents), round(per_day, 3), per_day <= budget_per_day)
@@ -87,4 +90,4 @@ def tune(
             )
         rows.append(row)
     within = [r.threshold for r in rows if r.within_budget]
-    return TuneReport(budget_per_day, round(span, 3), THRESHOLD, min(within) if within else None, rows)
+    return TuneReport(budget_per_day, round(span, 3), current, min(within) if within else None, rows)
