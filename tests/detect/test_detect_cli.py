@@ -84,6 +84,7 @@ def test_detect_writes_alerts_and_incidents_in_the_contract_shape(tmp_path: Path
     assert counts == sorted(counts, reverse=True)  # a higher threshold never opens more incidents
     # The threshold tune reports is the one detect applies, and the workspace keeps it for later runs.
     lowest = min(rows)
+    assert rows[lowest]["incidents"] > len(incidents), "the lowest threshold must open more, or this proves nothing"
     out = cli("detect", "--workspace", str(ws), "--threshold", str(lowest))
     assert f"(threshold {lowest})" in out
     assert len(json.loads(cli("incidents", "--workspace", str(ws), "--format", "json"))) == rows[lowest]["incidents"]

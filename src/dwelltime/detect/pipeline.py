@@ -22,7 +22,7 @@ from dwelltime.detect.identity import build_identities, resolve_events_view
 from dwelltime.detect.registry import all_detections
 from dwelltime.detect.runner import load_alerts, run_detections, save_alerts
 from dwelltime.incidents.correlate import Incident, correlate
-from dwelltime.incidents.threshold import check_threshold, load_threshold, save_threshold
+from dwelltime.incidents.threshold import load_threshold, save_threshold
 from dwelltime.schema import EVENT_SCHEMA
 from dwelltime.store.engine import connect
 from dwelltime.workspace import Workspace
@@ -65,7 +65,7 @@ def detect(
     if threshold is None:
         threshold = load_threshold(workspace.root)
     else:
-        save_threshold(workspace.root, check_threshold(threshold))
+        save_threshold(workspace.root, threshold)
     detections = tuple(d for d in all_detections() if models or d.scorer is None)
     con = connect(workspace)
     con.execute("ALTER VIEW events RENAME TO events_raw")
